@@ -1,0 +1,36 @@
+"""Shared pytest fixtures: named users whose roles everyone remembers, and the service requirement flag."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Unit tests run tasks in-process; the integration tests that need a real worker say so themselves."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def require_services():
+    """Call at the top of a test that needs PostgreSQL/Redis: skip locally, fail in CI (REQUIRE_SERVICES=1)."""
+
+    def _require(reason: str) -> None:
+        if settings.REQUIRE_SERVICES:
+            pytest.fail(f"required service unavailable in CI: {reason}")
+        pytest.skip(reason)
+
+    return _require
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    """A county clerk of 栾川县 with the household permissions (roles and jurisdiction come in issue 4)."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username="luanchuan_clerk", password="x", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["households", "villages", "assessments"])
+    )
+    return user
