@@ -7,9 +7,15 @@ from django.conf import settings
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery(settings):
-    """Unit tests run tasks in-process; the integration tests that need a real worker say so themselves."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def _eager_celery():
+    """Unit tests run tasks in-process, even in CI where a broker is configured; the integration tests that
+    need a real worker switch this off themselves."""
+    from povertycase.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

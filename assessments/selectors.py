@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
 
 from assessments.models import LineKind, PovertyLine
+from households.models import Member
+from villages.models import County, Township, Village
 
 
 def poverty_line_for(*, year: int, division_code: str, kind: str = LineKind.POVERTY) -> PovertyLine | None:
@@ -23,3 +30,114 @@ def poverty_line_for(*, year: int, division_code: str, kind: str = LineKind.POVE
 def poverty_line_amount(*, year: int, division_code: str = "") -> Decimal | None:
     line = poverty_line_for(year=year, division_code=division_code)
     return line.amount if line else None
+
+
+# --- Village and county exit (DOMAIN.md §6) --------------------------------------------------------------
+
+POOR_STATUSES = ("in_poverty", "returned")
+
+
+@dataclass(frozen=True)
+class ExitCheck:
+    """Whether a village or county may exit, and every condition still missing (in Chinese)."""
+
+    poor_people: int
+    registered_population: int
+    incidence: Decimal | None  # a fraction, e.g. 0.0150 = 1.50%
+    eligible: bool
+    missing: tuple[str, ...]
+
+    @property
+    def incidence_percent(self) -> str:
+        return "—" if self.incidence is None else f"{self.incidence * 100:.2f}%"
+
+
+def _fraction(numerator: int, denominator: int) -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def poor_people_by(group_field: str, **filters) -> dict[int, int]:
+    """People (active members) in households in poverty or returned to poverty, grouped by
+    ``village_id``, ``village__township_id`` or ``village__county_id`` — one aggregate query."""
+    rows = (
+        Member.objects.filter(is_active=True, household__status__in=POOR_STATUSES, **filters)
+        .values(f"household__{group_field}")
+        .annotate(people=Count("id"))
+        .values_list(f"household__{group_field}", "people")
+    )
+    return dict(rows)
+
+
+def village_exit_check(village: Village, *, poor_people: int | None = None) -> ExitCheck:
+    """贫困村出列: incidence below the threshold, the seven indicators, and the collective income minimum."""
+    if poor_people is None:
+        poor_people = poor_people_by("village_id", household__village=village).get(village.pk, 0)
+    incidence = _fraction(poor_people, village.registered_population)
+    missing: list[str] = []
+    threshold = Decimal(str(settings.VILLAGE_EXIT_MAX_INCIDENCE))
+    if incidence is None:
+        missing.append("未填写户籍人口，无法计算贫困发生率")
+    elif incidence >= threshold:
+        missing.append(f"贫困发生率{incidence * 100:.2f}%，未低于{threshold * 100:.0f}%")
+    for name in Village.INDICATOR_FIELDS:
+        if not getattr(village, name):
+            missing.append(f"{Village._meta.get_field(name).verbose_name}未达标")
+    minimum = settings.VILLAGE_EXIT_MIN_COLLECTIVE_INCOME
+    if minimum is not None and village.collective_income_yuan < Decimal(str(minimum)):
+        missing.append(f"村集体经济收入{village.collective_income_yuan}元，低于{minimum}元")
+    return ExitCheck(poor_people, village.registered_population, incidence, not missing, tuple(missing))
+
+
+def village_exit_checks(villages: Iterable[Village]) -> dict[int, ExitCheck]:
+    """``village_exit_check`` for many villages with one aggregate query."""
+    villages = list(villages)
+    people = poor_people_by("village_id", household__village__in=[v.pk for v in villages])
+    return {v.pk: village_exit_check(v, poor_people=people.get(v.pk, 0)) for v in villages}
+
+
+def township_incidence(township: Township) -> ExitCheck:
+    poor = poor_people_by("village__township_id", household__village__township=township).get(township.pk, 0)
+    population = Village.objects.filter(township=township).aggregate(n=Sum("registered_population"))["n"] or 0
+    incidence = _fraction(poor, population)
+    return ExitCheck(poor, population, incidence, incidence is not None, ())
+
+
+def county_exit_check(county: County) -> ExitCheck:
+    """贫困县摘帽: county incidence below the threshold, at least 90% of its poverty villages exited, and the
+    third-party assessment figures (wrong-exit and missed-identification rates, public recognition)."""
+    poor = poor_people_by("village__county_id", household__village__county=county).get(county.pk, 0)
+    villages = Village.objects.filter(county=county).aggregate(
+        population=Sum("registered_population"),
+        poverty_villages=Count("id", filter=Q(is_poverty_village=True)),
+        exited=Count("id", filter=Q(is_poverty_village=True, exit_year__isnull=False)),
+    )
+    population = villages["population"] or 0
+    incidence = _fraction(poor, population)
+    missing: list[str] = []
+    threshold = Decimal(str(settings.COUNTY_EXIT_MAX_INCIDENCE))
+    if incidence is None:
+        missing.append("各村未填写户籍人口，无法计算贫困发生率")
+    elif incidence >= threshold:
+        missing.append(f"贫困发生率{incidence * 100:.2f}%，未低于{threshold * 100:.0f}%")
+    share = _fraction(villages["exited"], villages["poverty_villages"])
+    minimum_share = Decimal(str(settings.COUNTY_EXIT_MIN_VILLAGES_EXITED))
+    if share is not None and share < minimum_share:
+        missing.append(
+            f"贫困村出列{villages['exited']}/{villages['poverty_villages']}个（{share * 100:.1f}%），"
+            f"未达到{minimum_share * 100:.0f}%"
+        )
+    max_rate = Decimal(str(settings.COUNTY_EXIT_MAX_ERROR_RATE_PERCENT))
+    for field_name, label in (("wrong_exit_rate", "错退率"), ("missed_identification_rate", "漏评率")):
+        value = getattr(county, field_name)
+        if value is None:
+            missing.append(f"未录入第三方评估{label}")
+        elif value >= max_rate:
+            missing.append(f"{label}{value}%，未低于{max_rate}%")
+    min_recognition = Decimal(str(settings.COUNTY_EXIT_MIN_RECOGNITION_PERCENT))
+    if county.public_recognition_rate is None:
+        missing.append("未录入第三方评估群众认可度")
+    elif county.public_recognition_rate < min_recognition:
+        missing.append(f"群众认可度{county.public_recognition_rate}%，低于{min_recognition}%")
+    return ExitCheck(poor, population, incidence, not missing, tuple(missing))

@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class HouseholdsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "households"
+    verbose_name = "贫困户档案"

@@ -7,6 +7,7 @@ so that a typo in production (``DEBUG=flase``) stops the process at start-up.
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -57,3 +58,14 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
     if not raw.startswith(("postgres://", "postgresql://", "sqlite://")):
         raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL, got {raw!r}")
     return environ.Env.db_url_config(raw)
+
+
+def env_decimal(name: str, default: str | None) -> Decimal | None:
+    """A decimal number (thresholds, rates); empty = ``default`` (which may be None = not set)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None if default is None else Decimal(default)
+    try:
+        return Decimal(raw.strip())
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, got {raw!r}") from exc

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from celery.schedules import crontab  # noqa: F401  (periodic tasks are declared below as they land)
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from povertycase.env import env_bool, env_database, env_int, env_list, env_str
+from povertycase.env import env_bool, env_database, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -109,7 +109,22 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "nightly-eligibility-recompute": {
+        "task": "assessments.tasks.nightly_recompute",
+        "schedule": crontab(hour=2, minute=0),
+    },
+}
+
+# --- Exit standards (DOMAIN.md §4, §6; configurable) -------------------------------------------------
+# The year the nightly job assesses; empty = the latest year with a national poverty line.
+ASSESSMENT_YEAR = env_int("ASSESSMENT_YEAR", 0) or None
+VILLAGE_EXIT_MAX_INCIDENCE = env_decimal("VILLAGE_EXIT_MAX_INCIDENCE", "0.02")  # 3% in western provinces
+VILLAGE_EXIT_MIN_COLLECTIVE_INCOME = env_decimal("VILLAGE_EXIT_MIN_COLLECTIVE_INCOME", None)
+COUNTY_EXIT_MAX_INCIDENCE = env_decimal("COUNTY_EXIT_MAX_INCIDENCE", "0.02")
+COUNTY_EXIT_MIN_VILLAGES_EXITED = env_decimal("COUNTY_EXIT_MIN_VILLAGES_EXITED", "0.90")
+COUNTY_EXIT_MAX_ERROR_RATE_PERCENT = env_decimal("COUNTY_EXIT_MAX_ERROR_RATE_PERCENT", "2")
+COUNTY_EXIT_MIN_RECOGNITION_PERCENT = env_decimal("COUNTY_EXIT_MIN_RECOGNITION_PERCENT", "90")
 
 # --- Tests ---------------------------------------------------------------------------------------
 # CI sets REQUIRE_SERVICES=1: tests that need PostgreSQL or Redis then fail instead of skipping.
