@@ -58,7 +58,8 @@ class PovertyLine(models.Model):
         return f"{self.year}年 {self.region_name or '全国'} {self.get_kind_display()} {self.amount}元"
 
     def clean(self) -> None:
-        if self.region_code and (not self.region_code.isdigit() or len(self.region_code) not in (2, 4, 6)):
+        code = self.region_code
+        if code and (not (code.isascii() and code.isdigit()) or len(code) not in (2, 4, 6)):
             raise ValidationError({"region_code": "地区代码应为2位（省）、4位（市）或6位（县）数字，或留空表示全国。"})
 
 

@@ -1,1 +1,435 @@
+"""Back office for the household file (建档立卡, DOMAIN.md §2) for county staff.
+
+Households are edited on one page with their members and yearly incomes; the rules across members (exactly
+one active head, an ID number only once) are checked by the member formset before anything is written.
+Resident ID numbers and phone numbers are shown masked in every list (§8); see PersonalDataAdminMixin.
+"""
+
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from households import choices
+from households.filtersets import household_search
+from households.idcard import mask_id_number, mask_phone
+from households.models import Household, IncomeRecord, Member
+from villages.admin import geography_filters
+
+# ---------------------------------------------------------------------------------------------------------
+# Personal data (§8)
+
+
+def personal_data(*, description: str, mask: Callable[[str], str]):
+    """Declare an admin column that returns a raw ID or phone number; it is shown through ``mask`` unless
+    ``PersonalDataAdminMixin.may_view_personal_data`` allows the full value for the request's user.
+
+    Masked columns are not sortable: ordering by a hidden number would reveal it (birth date order)."""
+
+    def decorator(method):
+        @functools.wraps(method)
+        def column(self, obj, reveal: bool = False) -> str:
+            value = method(self, obj) or ""
+            return value if reveal else mask(value)
+
+        column.personal_data = True
+        return admin.display(description=description)(column)
+
+    return decorator
+
+
+class PersonalDataAdminMixin:
+    """Masks resident ID numbers and phone numbers (DOMAIN.md §8) in lists and read-only pages.
+
+    Whoever may edit a record sees the full number in its form field, since a masked value cannot be
+    corrected; everyone else sees ``410324********1234`` unless ``may_view_personal_data`` says otherwise.
+    """
+
+    #: personal form field → admin method showing it masked, where the user cannot edit the record.
+    masked_fields: dict[str, str] = {}
+    #: other form fields → admin method showing them better than the raw value, where the user cannot edit.
+    read_only_display: dict[str, str] = {}
+
+    def may_view_personal_data(self, request) -> bool:
+        """The one place that decides who sees full ID and phone numbers outside an edit form.
+
+        Nobody yet; the later permission issue replaces the body with
+        ``return request.user.has_perm("households.view_personal_data")``.
+        """
+        return False
+
+    def get_list_display(self, request):
+        list_display = super().get_list_display(request)
+        if not self.may_view_personal_data(request):
+            return list_display
+        return [self._revealed_column(name) for name in list_display]
+
+    def _revealed_column(self, name):
+        column = getattr(self, name, None) if isinstance(name, str) else None
+        if not getattr(column, "personal_data", False):
+            return name
+
+        def revealed(obj):
+            return column(obj, reveal=True)
+
+        revealed.__name__ = name  # the column's CSS class
+        revealed.short_description = column.short_description
+        return revealed
+
+    def get_readonly_fields(self, request, obj=None):
+        # Declared read-only so that the substitutes below are never taken for form fields.
+        return (
+            *super().get_readonly_fields(request, obj),
+            *self.masked_fields.values(),
+            *self.read_only_display.values(),
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        substitutes = dict(self.read_only_display)
+        if not self.may_view_personal_data(request):
+            substitutes.update(self.masked_fields)
+
+        def substitute(field):
+            if isinstance(field, list | tuple):
+                return type(field)(substitute(item) for item in field)
+            return substitutes.get(field, field)
+
+        return [(name, {**options, "fields": substitute(options["fields"])}) for name, options in fieldsets]
+
+
+def household_link(household: Household) -> str:
+    url = reverse("admin:households_household_change", args=[household.pk])
+    return format_html('<a href="{}">{}</a>', url, household.household_number)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Household page: members and incomes inline
+
+
+def with_head(queryset: QuerySet[Household]) -> QuerySet[Household]:
+    """Annotate each household with its active head's ``head_name`` and ``head_id_number`` in the same query
+    (two correlated subqueries), so that a list page costs the same whatever its length."""
+    heads = Member.objects.filter(household_id=OuterRef("pk"), relation=choices.Relation.HEAD, is_active=True)
+    heads = heads.order_by("pk")
+    return queryset.annotate(
+        head_name=Subquery(heads.values("name")[:1]),
+        head_id_number=Subquery(heads.values("id_number")[:1]),
+    )
+
+
+class MemberInlineFormSet(BaseInlineFormSet):
+    """The rules across the members of one household (DOMAIN.md §2, §9), checked before anything is saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            (number, form)
+            for number, form in enumerate(self.forms, start=1)
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+        seen: dict[str, int] = {}
+        for number, form in rows:
+            id_number = (form.cleaned_data.get("id_number") or "").strip().upper()
+            if not id_number or "id_number" in form.errors:
+                continue
+            if id_number in seen:
+                form.add_error("id_number", f"与第{seen[id_number]}行成员的身份证号相同，同一人不能在本户登记两次。")
+            else:
+                seen[id_number] = number
+        if any(self.errors):
+            # A row with errors may lack its relation or status; count heads once every row is clean.
+            return
+        heads = sum(
+            1
+            for _, form in rows
+            if form.cleaned_data.get("is_active") and form.cleaned_data.get("relation") == choices.Relation.HEAD
+        )
+        if heads != 1:
+            raise ValidationError(
+                f"每户必须有且只有一名在户的户主，当前有{heads}名。请检查各成员的“与户主关系”和“是否在户”。",
+                code="household_heads",
+            )
+
+    def save(self, commit: bool = True):
+        if not commit:
+            return super().save(commit=False)
+        members = super().save(commit=False)
+        for member in self.deleted_objects:
+            member.delete()
+        # The database allows one active head per household and one active member per ID number at every
+        # moment, so save departures first, then the other members, and the (new) head last: a head handing
+        # over to another member in the same form is then never two heads at once.
+        for member in sorted(members, key=lambda m: (m.is_active, m.relation == choices.Relation.HEAD)):
+            member.save()
+        self.save_m2m()
+        return members
+
+
+class MemberInline(PersonalDataAdminMixin, admin.TabularInline):
+    model = Member
+    formset = MemberInlineFormSet
+    fields = (
+        "name",
+        "id_number",
+        "gender",
+        "birth_date",
+        "relation",
+        "ethnicity",
+        "education_level",
+        "school_status",
+        "health",
+        "disability_grade",
+        "labor_ability",
+        "work_status",
+        "work_months",
+        "medical_insurance",
+        "serious_illness_insurance",
+        "pension_insurance",
+        "is_active",
+        "left_reason",
+        "left_on",
+    )
+    readonly_fields = ("gender", "birth_date")
+    masked_fields = {"id_number": "id_number_masked"}
+
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        return 1 if obj is None else 0  # a new household starts with its head's row
+
+    @admin.display(description="身份证号")
+    def id_number_masked(self, obj: Member) -> str:
+        return mask_id_number(obj.id_number)
+
+
+class IncomeRecordInline(admin.TabularInline):
+    model = IncomeRecord
+    extra = 0
+    fields = ("year", *IncomeRecord.AMOUNT_FIELDS, "net_income_yuan")
+    readonly_fields = ("net_income_yuan",)
+    ordering = ("-year",)
+
+    @admin.display(description="纯收入（元）")
+    def net_income_yuan(self, obj: IncomeRecord):
+        return obj.net_income if obj.pk else "-"
+
+
+@admin.register(Household)
+class HouseholdAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
+    inlines = (MemberInline, IncomeRecordInline)
+    list_display = (
+        "household_number",
+        "village",
+        "township",
+        "county",
+        "head_name",
+        "head_id_number",
+        "status",
+        "attribute",
+        "primary_cause",
+    )
+    list_select_related = ("village__township", "village__county")
+    list_filter = (*geography_filters("village"), "status", "attribute", "primary_cause")
+    # Declared for the search box and autocomplete; the search itself is household_search (no duplicates).
+    search_fields = ("household_number", "members__name", "members__id_number")
+    search_help_text = "按户编号、家庭成员姓名或身份证号搜索（身份证号可只输入后几位）"
+    list_per_page = 50
+    show_full_result_count = False  # a second COUNT over the whole register on every filtered page
+    autocomplete_fields = ("village",)
+    readonly_fields = ("created_at", "updated_at")
+    masked_fields = {"phone": "phone_masked"}
+    read_only_display = {"other_causes": "other_causes_display"}
+    fieldsets = (
+        (
+            "基本信息",
+            {
+                "fields": (
+                    "household_number",
+                    "village",
+                    "address",
+                    "phone",
+                    "identification_standard",
+                    "attribute",
+                    "status",
+                    ("identified_year", "exit_year"),
+                    "primary_cause",
+                    "other_causes",
+                )
+            },
+        ),
+        ("两不愁", {"fields": ("food_secure", "clothing_secure")}),
+        (
+            "住房与饮水",
+            {
+                "fields": (
+                    "house_safety_grade",
+                    "relocated",
+                    "water_quantity_ok",
+                    "water_quality_ok",
+                    "water_convenient",
+                    "water_guaranteed",
+                )
+            },
+        ),
+        ("土地与明白卡", {"fields": ("cultivated_land_mu", "forest_land_mu", "clarity_card_issued_on")}),
+        ("建档记录", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request):
+        return with_head(super().get_queryset(request))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "other_causes":
+            # The model keeps other causes as a JSON list of slugs; clerks tick them instead of typing JSON.
+            return forms.MultipleChoiceField(
+                label=db_field.verbose_name,
+                choices=choices.Cause.choices,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        return household_search(queryset, search_term), False
+
+    @admin.display(description="乡（镇、街道）", ordering="village__township__code")
+    def township(self, obj: Household):
+        return obj.village.township
+
+    @admin.display(description="县（市、区）", ordering="village__county__code")
+    def county(self, obj: Household):
+        return obj.village.county
+
+    @admin.display(description="户主", ordering="head_name")
+    def head_name(self, obj: Household) -> str:
+        return obj.head_name or "（无在户户主）"
+
+    @personal_data(description="户主身份证号", mask=mask_id_number)
+    def head_id_number(self, obj: Household) -> str:
+        return obj.head_id_number
+
+    @admin.display(description="联系电话")
+    def phone_masked(self, obj: Household) -> str:
+        return mask_phone(obj.phone)
+
+    @admin.display(description="其他致贫原因")
+    def other_causes_display(self, obj: Household) -> str:
+        labels = dict(choices.Cause.choices)
+        return "、".join(str(labels.get(cause, cause)) for cause in obj.other_causes or []) or "-"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Members and incomes on their own lists
+
+
+@admin.register(Member)
+class MemberAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
+    """Search and review members across households. Members are added and changed on their household's
+    page only, where the rules across members are checked, so this list is read-only."""
+
+    list_display = (
+        "name",
+        "id_number_display",
+        "gender",
+        "birth_date",
+        "relation",
+        "household_display",
+        "is_active",
+    )
+    list_select_related = ("household",)
+    search_fields = ("name", "id_number", "household__household_number")
+    search_help_text = "按姓名、身份证号或户编号搜索"
+    list_filter = (
+        *geography_filters("household__village"),
+        "is_active",
+        "relation",
+        "gender",
+        "health",
+        "school_status",
+        "labor_ability",
+    )
+    list_per_page = 50
+    show_full_result_count = False
+    masked_fields = {"id_number": "id_number_masked"}
+    fieldsets = (
+        ("基本信息", {"fields": ("household", "name", "id_number", "gender", "birth_date", "relation", "ethnicity")}),
+        (
+            "教育、健康与就业",
+            {
+                "fields": (
+                    "education_level",
+                    "school_status",
+                    "health",
+                    "disability_grade",
+                    "labor_ability",
+                    "work_status",
+                    "work_months",
+                )
+            },
+        ),
+        ("参保情况", {"fields": ("medical_insurance", "serious_illness_insurance", "pension_insurance")}),
+        ("在户情况", {"fields": ("is_active", "left_reason", "left_on")}),
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @personal_data(description="身份证号", mask=mask_id_number)
+    def id_number_display(self, obj: Member) -> str:
+        return obj.id_number
+
+    @admin.display(description="身份证号")
+    def id_number_masked(self, obj: Member) -> str:
+        return mask_id_number(obj.id_number)
+
+    @admin.display(description="所属户", ordering="household__household_number")
+    def household_display(self, obj: Member) -> str:
+        return household_link(obj.household)
+
+
+@admin.register(IncomeRecord)
+class IncomeRecordAdmin(SimpleHistoryAdmin):
+    list_display = ("household_display", "year", "net_income_yuan", "transfer_income_yuan", "business_expenses")
+    list_select_related = ("household",)
+    list_filter = ("year", *geography_filters("household__village"))
+    search_fields = ("household__household_number",)
+    search_help_text = "按户编号搜索"
+    list_per_page = 50
+    show_full_result_count = False
+    autocomplete_fields = ("household",)
+    readonly_fields = ("transfer_income_yuan", "net_income_yuan")
+    fieldsets = (
+        ("所属户与年度", {"fields": ("household", "year")}),
+        ("工资性、生产经营性和财产性收入", {"fields": ("wage_income", "business_income", "property_income")}),
+        ("转移性收入", {"fields": IncomeRecord.TRANSFER_FIELDS}),
+        ("支出", {"fields": ("business_expenses",)}),
+        ("合计", {"fields": ("transfer_income_yuan", "net_income_yuan")}),
+    )
+
+    @admin.display(description="所属户", ordering="household__household_number")
+    def household_display(self, obj: IncomeRecord) -> str:
+        return household_link(obj.household)
+
+    @admin.display(description="纯收入（元）")
+    def net_income_yuan(self, obj: IncomeRecord):
+        return obj.net_income if obj.pk else "-"
+
+    @admin.display(description="转移性收入（元）")
+    def transfer_income_yuan(self, obj: IncomeRecord):
+        return obj.transfer_income if obj.pk else "-"

@@ -6,12 +6,16 @@ Pure functions, no ORM: used by model validation, the demo data generator, impor
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+
+# ASCII digits only: str.isdigit() also accepts full-width and other Unicode digits, which the register does not store.
+ID_CHARACTERS = re.compile(r"[0-9]{17}[0-9X]")
 
 MALE = "male"
 FEMALE = "female"
@@ -41,7 +45,7 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> ParsedIdNumber
         raise ValidationError(
             "身份证号应为18位，当前为%(length)d位。", code="id_length", params={"length": len(number)}
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not ID_CHARACTERS.fullmatch(number):
         raise ValidationError("身份证号前17位须为数字，最后一位为数字或X。", code="id_characters")
     try:
         birth_date = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

@@ -99,6 +99,7 @@ class Household(models.Model):
         verbose_name = "贫困户"
         verbose_name_plural = "贫困户"
         ordering = ["household_number"]
+        permissions = [("view_personal_data", "查看完整身份证号和联系电话")]
         indexes = [models.Index(fields=["village", "status"], name="household_village_status")]
         constraints = [
             models.CheckConstraint(
@@ -122,7 +123,8 @@ class Household(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        causes = list(self.other_causes or [])
+        # Only a list of cause slugs; a string or number is shown whole, not iterated (or crashed on).
+        causes = self.other_causes if isinstance(self.other_causes, list) else []
         unknown = [cause for cause in causes if cause not in choices.Cause.values]
         if not isinstance(self.other_causes, list) or unknown:
             shown = "、".join(map(str, unknown or [self.other_causes]))

@@ -26,6 +26,17 @@ def _save(instance, *, user: AbstractBaseUser | None) -> None:
     instance.save()
 
 
+def _assign(instance, fields: Mapping[str, Any]) -> None:
+    """Set the model's own editable fields; a misspelt, derived or read-only name is refused, not ignored
+    (a silently dropped ``staus=`` would record a change that never happened)."""
+    editable = {f.name for f in instance._meta.concrete_fields if f.editable and not f.primary_key}
+    unknown = [name for name in fields if name not in editable]
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "未知或不可修改的字段。"))
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
 def _prefix_errors(prefix: str, exc: ValidationError) -> ValidationError:
     """``members[2].id_number``-style keys so that a clerk can find the faulty row of a nested write."""
     if hasattr(exc, "error_dict"):
@@ -70,17 +81,22 @@ def household_create(
     members = list(members)
     incomes = list(incomes)
     _check_ids_unique_in_request(members)
-    household = Household(village=village, **fields)
+    household = Household(village=village)
+    _assign(household, fields)
     _save(household, user=user)
     errors: dict[str, list] = {}
     for index, data in enumerate(members):
         try:
-            _save(Member(household=household, **data), user=user)
+            member = Member(household=household)
+            _assign(member, data)
+            _save(member, user=user)
         except ValidationError as exc:
             errors.update(_prefix_errors(f"members[{index}]", exc).error_dict)
     for index, data in enumerate(incomes):
         try:
-            _save(IncomeRecord(household=household, **data), user=user)
+            record = IncomeRecord(household=household)
+            _assign(record, data)
+            _save(record, user=user)
         except ValidationError as exc:
             errors.update(_prefix_errors(f"incomes[{index}]", exc).error_dict)
     if errors:
@@ -93,15 +109,15 @@ def household_create(
 def household_update(*, user: AbstractBaseUser | None, household: Household, **fields: Any) -> Household:
     """Change a household's own fields (not its members or incomes)."""
     household = Household.objects.select_for_update().get(pk=household.pk)
-    for name, value in fields.items():
-        setattr(household, name, value)
+    _assign(household, fields)
     _save(household, user=user)
     return household
 
 
 @transaction.atomic
 def member_add(*, user: AbstractBaseUser | None, household: Household, **fields: Any) -> Member:
-    member = Member(household=household, **fields)
+    member = Member(household=household)
+    _assign(member, fields)
     _save(member, user=user)
     household_check_heads(household=household)
     return member
@@ -110,8 +126,7 @@ def member_add(*, user: AbstractBaseUser | None, household: Household, **fields:
 @transaction.atomic
 def member_update(*, user: AbstractBaseUser | None, member: Member, **fields: Any) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
-    for name, value in fields.items():
-        setattr(member, name, value)
+    _assign(member, fields)
     _save(member, user=user)
     household_check_heads(household=member.household)
     return member
@@ -143,7 +158,8 @@ def member_leave(
 def income_record_save(
     *, user: AbstractBaseUser | None, household: Household, year: int, **amounts: Any
 ) -> IncomeRecord:
-    """Create or replace the income record of ``household`` for ``year`` (one per household and year)."""
+    """Create the income record of ``household`` for ``year``, or update the given amounts of the existing one
+    (one record per household and year); amounts not given keep their value (0 on a new record)."""
     record = IncomeRecord.objects.select_for_update().filter(household=household, year=year).first()
     if record is None:
         record = IncomeRecord(household=household, year=year)

@@ -56,7 +56,9 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
     if not raw:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": default_sqlite_path}
     if not raw.startswith(("postgres://", "postgresql://", "sqlite://")):
-        raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL, got {raw!r}")
+        # Name only the scheme: the URL carries the database password, which must not reach logs.
+        scheme = raw.split("://", 1)[0] if "://" in raw else "(none)"
+        raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL, got scheme {scheme!r}")
     return environ.Env.db_url_config(raw)
 
 

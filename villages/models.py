@@ -14,7 +14,8 @@ VILLAGE_CODE_LENGTH = 12
 
 
 def _check_code(code: str, length: int, level: str) -> None:
-    if not code or len(code) != length or not code.isdigit():
+    # isascii(): str.isdigit() also accepts full-width digits, which the database constraint ([0-9]) refuses.
+    if not code or len(code) != length or not (code.isascii() and code.isdigit()):
         raise ValidationError({"code": f"{level}代码应为{length}位数字（国家行政区划代码），当前为“{code}”。"})
 
 
