@@ -18,6 +18,12 @@ def _eager_celery():
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Real hashers cost ~0.3 s per login created; tests do not need their strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def require_services():
     """Call at the top of a test that needs PostgreSQL/Redis: skip locally, fail in CI (REQUIRE_SERVICES=1)."""

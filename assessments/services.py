@@ -239,7 +239,7 @@ def assess_households(*, household_ids: list[int], year: int) -> RecomputeSummar
     for household in households:
         facts = facts_from_rows(
             year=year,
-            line=line_for_code([l for l in lines if not l[0]], household["village__code"]),
+            line=line_for_code(lines, household["village__code"]),
             household=household,
             members=members.get(household["id"], []),
             income=incomes.get(household["id"]),

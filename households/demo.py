@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import io
 import itertools
+import json
 import random
 import time
 from collections import Counter
@@ -25,7 +27,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import models, router
+from django.db import connections, models, router
 from django.utils import timezone
 
 from assessments.models import LineKind, PovertyLine
@@ -805,6 +807,7 @@ class DemoGenerator:
         chunk_size: int = CHUNK_HOUSEHOLDS,
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
+        writer_class: type[OrmWriter | CopyWriter] | None = None,
     ) -> None:
         if households < 0:
             raise ValueError("households must not be negative")
@@ -819,6 +822,7 @@ class DemoGenerator:
         self.chunk_size = chunk_size
         self.batch_size = batch_size
         self.progress = progress
+        self.writer_class = writer_class  # None: the fastest for the database (see default_writer_class)
         self.used_ids: set[str] = set()
         self.result = GenerationResult(years=self.years)
         self.lines_fen = self._poverty_lines()
@@ -982,8 +986,8 @@ class DemoGenerator:
             head_age = self._age(head)
             self._children(people, "child", parent_age=head_age, surname=family, count=rng.choice((1, 2, 2, 2, 3)))
             if head_age <= 58 and rng.random() < 0.3:
-                father_age = head_age + rng.randint(22, 34)
-                mother_age = father_age - rng.randint(0, 5)
+                mother_age = head_age + rng.randint(20, 34)
+                father_age = mother_age + rng.randint(0, 5)
                 if head.gender == MALE and father_age <= 90 and rng.random() < 0.5:
                     people.append(self._person("parent", MALE, father_age, head.surname))
                 if mother_age <= 92:
@@ -1395,32 +1399,15 @@ class DemoGenerator:
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    def history_rows(self, model: type[models.Model], objects: Sequence[models.Model], when) -> list:
-        history_model = model.history.model
-        attnames = [f.attname for f in history_model.tracked_fields]
-        user_id = self.history_user_id
-        return [
-            history_model(
-                history_date=when,
-                history_user_id=user_id,
-                history_change_reason=DEMO_CHANGE_REASON,
-                history_type="+",
-                **{name: getattr(obj, name) for name in attnames},
-            )
-            for obj in objects
-        ]
-
-    def write_history(self, model: type[models.Model], objects: Sequence[models.Model], when) -> None:
-        rows = self.history_rows(model, objects, when)
-        model.history.model.objects.bulk_create(rows, batch_size=self.batch_size)
-        self.result.history_rows += len(rows)
-
     def run(self) -> GenerationResult:
         """Write everything (call inside ``transaction.atomic``)."""
         started = time.perf_counter()
         when = timezone.now()  # the history date is when the rows were written, not part of the data
         result = self.result
         township_plan, village_plan = self.plan_villages()
+        geography = OrmWriter(when=when, user_id=self.history_user_id, batch_size=self.batch_size)
+        writer_class = self.writer_class or default_writer_class()
+        writer = writer_class(when=when, user_id=self.history_user_id, batch_size=self.batch_size)
 
         counties = County.objects.bulk_create(
             [
@@ -1429,7 +1416,7 @@ class DemoGenerator:
             ],
             batch_size=self.batch_size,
         )
-        self.write_history(County, counties, when)
+        geography.write_history(County, counties)
         county_ids = {c.code: c.pk for c in counties}
         townships = Township.objects.bulk_create(
             [
@@ -1439,7 +1426,7 @@ class DemoGenerator:
             ],
             batch_size=self.batch_size,
         )
-        self.write_history(Township, townships, when)
+        geography.write_history(Township, townships)
         township_ids = {t.code: (t.pk, t.county_id) for t in townships}
         villages = Village.objects.bulk_create(
             [
@@ -1447,7 +1434,7 @@ class DemoGenerator:
                     code=v.code,
                     name=v.name,
                     township_id=township_ids[v.township_code][0],
-                    county_id=township_ids[v.township_code][1],
+                    county_id=township_ids[v.township_code][1],  # derived: save() is bypassed
                     is_poverty_village=v.is_poverty_village,
                     exit_year=v.exit_year,
                     registered_population=v.registered_population,
@@ -1472,45 +1459,158 @@ class DemoGenerator:
             chunk = list(itertools.islice(stream, self.chunk_size))
             if not chunk:
                 break
-            self._write_chunk([(village_ids[v.code], *self.household(v, s)) for v, s in chunk], when)
+            self._write_chunk(writer, [(village_ids[v.code], *self.household(v, s)) for v, s in chunk])
             done += len(chunk)
             if self.progress:
                 self.progress(done)
 
         # Registered population is at least the people placed in the village's households.
+        changed = []
         for village, plan in zip(villages, village_plan, strict=True):
             if plan.people > village.registered_population:
                 village.registered_population = plan.people + self.rng.randint(50, 400)
-        Village.objects.bulk_update(
-            [v for v, p in zip(villages, village_plan, strict=True) if v.registered_population != p.registered_population],
-            ["registered_population"],
-            batch_size=self.batch_size,
-        )
-        self.write_history(Village, villages, when)
+                changed.append(village)
+        Village.objects.bulk_update(changed, ["registered_population"], batch_size=self.batch_size)
+        geography.write_history(Village, villages)  # after the update: the history shows the final rows
+        result.history_rows = geography.history_rows + writer.history_rows
         result.seconds = time.perf_counter() - started
         return result
 
-    def _write_chunk(self, rows: list[tuple[int, dict, list[dict], list[dict]]], when) -> None:
+    def _write_chunk(self, writer: OrmWriter | CopyWriter, rows: list[tuple[int, dict, list[dict], list[dict]]]):
         result = self.result
-        households = Household.objects.bulk_create(
-            [Household(village_id=village_id, **fields) for village_id, fields, _, _ in rows],
-            batch_size=self.batch_size,
-        )
-        members: list[Member] = []
-        incomes: list[IncomeRecord] = []
-        for household, (_, fields, member_rows, income_rows) in zip(households, rows, strict=True):
+        households = []
+        for village_id, fields, _, _ in rows:
+            fields["village_id"] = village_id
+            households.append(fields)
             result.statuses[fields["status"]] += 1
             result.causes[fields["primary_cause"]] += 1
-            members.extend(Member(household_id=household.pk, **m) for m in member_rows)
-            incomes.extend(IncomeRecord(household_id=household.pk, **i) for i in income_rows)
-        Member.objects.bulk_create(members, batch_size=self.batch_size)
-        IncomeRecord.objects.bulk_create(incomes, batch_size=self.batch_size)
-        for model, objects in ((Household, households), (Member, members), (IncomeRecord, incomes)):
-            self.write_history(model, objects, when)
+        household_ids = writer.insert(Household, households)
+        members: list[dict] = []
+        incomes: list[dict] = []
+        for household_id, (_, _, member_rows, income_rows) in zip(household_ids, rows, strict=True):
+            for member in member_rows:
+                member["household_id"] = household_id
+                members.append(member)
+            for income in income_rows:
+                income["household_id"] = household_id
+                incomes.append(income)
+        writer.insert(Member, members)
+        writer.insert(IncomeRecord, incomes)
         result.households += len(households)
         result.members += len(members)
-        result.inactive_members += sum(1 for m in members if not m.is_active)
+        result.inactive_members += sum(1 for m in members if not m["is_active"])
         result.income_records += len(incomes)
+
+
+class OrmWriter:
+    """Any database: ``bulk_create`` the rows, then their history rows built directly (one "+" row each)."""
+
+    def __init__(self, *, when: dt.datetime, user_id: int | None, batch_size: int = BATCH_SIZE) -> None:
+        self.when = when
+        self.user_id = user_id
+        self.batch_size = batch_size
+        self.history_rows = 0
+
+    def insert(self, model: type[models.Model], rows: list[dict]) -> list[int]:
+        objects = model._default_manager.bulk_create([model(**row) for row in rows], batch_size=self.batch_size)
+        self.write_history(model, objects)
+        return [obj.pk for obj in objects]
+
+    def write_history(self, model: type[models.Model], objects: Sequence[models.Model]) -> None:
+        history_model = model.history.model
+        attnames = [f.attname for f in history_model.tracked_fields]
+        history_model._default_manager.bulk_create(
+            [
+                history_model(
+                    history_date=self.when,
+                    history_user_id=self.user_id,
+                    history_change_reason=DEMO_CHANGE_REASON,
+                    history_type="+",
+                    **{name: getattr(obj, name) for name in attnames},
+                )
+                for obj in objects
+            ],
+            batch_size=self.batch_size,
+        )
+        self.history_rows += len(objects)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_converter(field: models.Field) -> Callable[[object], str]:
+    """How one column's Python value is spelled in PostgreSQL's COPY text format (``\\N`` is NULL)."""
+    if isinstance(field, models.BooleanField):
+        return lambda value: "\\N" if value is None else ("t" if value else "f")
+    if isinstance(field, models.JSONField):
+        return lambda value: "\\N" if value is None else json.dumps(value, ensure_ascii=False).translate(_COPY_ESCAPES)
+    if isinstance(field, (models.CharField, models.TextField)):
+        return lambda value: "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+    if isinstance(field, (models.DateField, models.DateTimeField)):  # DateTimeField is a DateField
+        return lambda value: "\\N" if value is None else value.isoformat()
+    return lambda value: "\\N" if value is None else str(value)
+
+
+class CopyWriter:
+    """PostgreSQL: reserve primary keys from the table's sequence, then ``COPY`` the rows and their history
+    rows. Same rows and history as ``OrmWriter``, several times faster (no model instances, no INSERT SQL)."""
+
+    def __init__(self, *, when: dt.datetime, user_id: int | None, batch_size: int = BATCH_SIZE) -> None:
+        self.when = when
+        self.user_id = user_id
+        self.history_rows = 0
+        self._history_suffix = "\t".join(
+            [when.isoformat(), DEMO_CHANGE_REASON.translate(_COPY_ESCAPES), "+", "\\N" if user_id is None else str(user_id)]
+        )
+
+    def insert(self, model: type[models.Model], rows: list[dict]) -> list[int]:
+        if not rows:
+            return []
+        meta = model._meta
+        connection = connections[router.db_for_write(model)]
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        converters = [_copy_converter(f) for f in fields]
+        defaults = {}
+        for f in fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                defaults[f.attname] = self.when
+            elif f.has_default():
+                defaults[f.attname] = f.get_default()
+        attnames = [f.attname for f in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            main, history = io.StringIO(), io.StringIO()
+            suffix = self._history_suffix
+            for pk, row in zip(ids, rows, strict=True):
+                text = "\t".join(
+                    convert(row[name] if name in row else defaults.get(name))
+                    for name, convert in zip(attnames, converters, strict=True)
+                )
+                main.write(f"{pk}\t{text}\n")
+                history.write(f"{pk}\t{text}\t{suffix}\n")
+            columns = [meta.pk.column, *(f.column for f in fields)]
+            history_table = model.history.model._meta.db_table
+            history_columns = [*columns, "history_date", "history_change_reason", "history_type", "history_user_id"]
+            for table, cols, buffer in ((meta.db_table, columns, main), (history_table, history_columns, history)):
+                buffer.seek(0)
+                quoted = ", ".join(connection.ops.quote_name(c) for c in cols)
+                cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN", buffer)
+        self.history_rows += len(rows)
+        return ids
+
+
+def default_writer_class() -> type[OrmWriter | CopyWriter]:
+    """``COPY`` on PostgreSQL with psycopg2, ``bulk_create`` elsewhere."""
+    connection = connections[router.db_for_write(Household)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if hasattr(cursor.cursor, "copy_expert"):
+                return CopyWriter
+    return OrmWriter
 
 
 def generate(*, households: int, seed: int, years: Sequence[int] = DEFAULT_YEARS, **options) -> GenerationResult:
@@ -1539,7 +1639,7 @@ def _is_historical(model: type[models.Model]) -> bool:
     return hasattr(model, "instance_type")
 
 
-def _purge_dependents(model: type[models.Model], skip: set) -> None:
+def _purge_dependents(model: type[models.Model], skip: set, deleted: Counter) -> None:
     """Delete (or null) rows of other models that point at ``model``, deepest first, without signals."""
     for relation in model._meta.related_objects:
         related = relation.related_model
@@ -1549,19 +1649,25 @@ def _purge_dependents(model: type[models.Model], skip: set) -> None:
         if relation.on_delete is models.SET_NULL:
             rows.update(**{relation.field.name: None})
             continue
-        _purge_dependents(related, skip | {related})
-        rows._raw_delete(router.db_for_write(related))
+        _purge_dependents(related, skip | {related}, deleted)
+        count = rows._raw_delete(router.db_for_write(related))
+        if count:
+            deleted[related._meta.label] += count
 
 
-def reset_registry() -> dict[str, int]:
-    """Delete the registry (income records, members, households, villages, townships, counties), the rows
-    that depend on it (e.g. assessments) and all their history. Raw deletes: no signals, so no recompute
-    tasks are scheduled for rows that are going away. Call inside ``transaction.atomic``."""
-    counts = registry_counts()
+def reset_registry() -> dict:
+    """Delete the registry (income records, members, households, villages, townships, counties) with all their
+    history, and the rows of other apps that point at it (assessments, helper assignments, role assignments
+    bound to a county, township or village). Raw deletes: no signals, so no recompute tasks are scheduled for
+    rows that are going away. Call inside ``transaction.atomic``. Returns the counts before deletion, and
+    ``dependents`` (model label → rows deleted)."""
+    counts: dict = registry_counts()
+    dependents: Counter = Counter()
     skip = set(REGISTRY_MODELS)
     for model in REGISTRY_MODELS:
-        _purge_dependents(model, skip)
+        _purge_dependents(model, skip, dependents)
         model._base_manager.all()._raw_delete(router.db_for_write(model))
         history_model = model.history.model
         history_model._base_manager.all()._raw_delete(router.db_for_write(history_model))
+    counts["dependents"] = dict(dependents)
     return counts

@@ -320,7 +320,7 @@ class IncomeRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.household_id} {self.year}年收入"
+        return f"{self.year}年收入"
 
     @property
     def transfer_income(self) -> Decimal:

@@ -520,7 +520,12 @@ def test_warnings_do_not_block_exit():
             income=income("8200.00", "4100.01"),
         )
     )
-    assert set(warning_codes(result)) == {"fragile_income", "transfer_dependent", "illness_risk", "monitoring_candidate"}
+    assert set(warning_codes(result)) == {
+        "fragile_income",
+        "transfer_dependent",
+        "illness_risk",
+        "monitoring_candidate",
+    }
     assert result.eligible is True
 
 

@@ -60,12 +60,10 @@ def household(*, size: int = 2, net: str | None = "9500.00", year: int = YEAR, *
     """A household with a head, ``size - 1`` other adults and an income record for ``year`` (wage = net)."""
     home = HouseholdFactory(**fields)
     MemberFactory(household=home)
-    for _ in range(size - 1):
-        member(home, relation=choices.Relation.SPOUSE if _ == 0 else choices.Relation.SIBLING)
+    for index in range(size - 1):
+        member(home, relation=choices.Relation.SPOUSE if index == 0 else choices.Relation.SIBLING)
     if net is not None:
-        IncomeRecordFactory(
-            household=home, year=year, wage_income=Decimal(net), business_income=0, business_expenses=0
-        )
+        IncomeRecordFactory(household=home, year=year, wage_income=Decimal(net), business_income=0, business_expenses=0)
     return home
 
 

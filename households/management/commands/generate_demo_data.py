@@ -84,8 +84,12 @@ class Command(BaseCommand):
                 deleted = demo.reset_registry()
                 self.stdout.write(
                     "已清空登记库：{household} 户，{member} 名成员，{incomerecord} 条收入，{village} 个村，"
-                    "{township} 个乡镇，{county} 个县（及其变更历史）。".format(**deleted)
+                    "{township} 个乡镇，{county} 个县（及其变更历史），用时 {seconds:.1f} 秒。".format(
+                        **deleted, seconds=time.perf_counter() - started
+                    )
                 )
+                for label, count in deleted.get("dependents", {}).items():
+                    self.stdout.write(f"  同时删除依赖数据 {label}: {count} 条")
             verbose = options["verbosity"] >= 2
 
             def progress(done: int) -> None:
@@ -97,7 +101,11 @@ class Command(BaseCommand):
             )
         elapsed = time.perf_counter() - started
 
-        self.stdout.write(self.style.SUCCESS(f"演示数据生成完成（种子 {seed}），用时 {elapsed:.1f} 秒。"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"演示数据生成完成（种子 {seed}），生成用时 {result.seconds:.1f} 秒，总用时 {elapsed:.1f} 秒。"
+            )
+        )
         self.stdout.write(f"  县（市）     {result.counties}")
         self.stdout.write(f"  乡（镇）     {result.townships}")
         self.stdout.write(f"  行政村       {result.villages}")
