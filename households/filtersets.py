@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.text import smart_split, unescape_string_literal
 
 from households import choices
-from households.models import Household, Member
+from households.models import Household, IncomeRecord, Member
 from villages.models import County, Township, Village
 
 ID_NUMBER_LENGTH = 18
@@ -86,3 +86,80 @@ class HouseholdFilterSet(django_filters.FilterSet):
 
     def filter_q(self, queryset: QuerySet[Household], name: str, value: str) -> QuerySet[Household]:
         return household_search(queryset, value)
+
+
+class AssessmentFilterMixin(django_filters.FilterSet):
+    """Filter by the latest assessment of a year (DOMAIN.md §4): ``eligible`` and ``failing`` (a criterion);
+    ``year`` defaults to the current assessment year."""
+
+    year = django_filters.NumberFilter(method="filter_noop", label="评估年度")
+    eligible = django_filters.BooleanFilter(method="filter_eligible", label="达到退出标准")
+    failing = django_filters.ChoiceFilter(
+        method="filter_failing",
+        choices=[(c, c) for c in ("income", "food", "clothing", "education", "medical", "housing", "water")],
+        label="未达标指标",
+    )
+
+    def filter_noop(self, queryset, name, value):
+        return queryset
+
+    def _assessments(self):
+        from assessments.models import Assessment
+        from assessments.services import current_assessment_year
+
+        year = self.form.cleaned_data.get("year") or current_assessment_year()
+        return Assessment.objects.filter(household_id=OuterRef("pk"), year=year, is_current=True)
+
+    def filter_eligible(self, queryset, name, value):
+        return queryset.filter(Exists(self._assessments().filter(eligible=value)))
+
+    def filter_failing(self, queryset, name, value):
+        return queryset.filter(Exists(self._assessments().filter(**{f"{value}_passed": False})))
+
+
+class HouseholdApiFilterSet(HouseholdFilterSet, AssessmentFilterMixin):
+    class Meta(HouseholdFilterSet.Meta):
+        pass
+
+
+class _PlaceFilterSet(django_filters.FilterSet):
+    """Place filters for rows that belong to a household (members, incomes)."""
+
+    household = django_filters.NumberFilter(field_name="household_id", label="户ID")
+    household_id = django_filters.NumberFilter(field_name="household_id", label="户ID")
+    county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
+    county_id = django_filters.NumberFilter(field_name="household__village__county_id", label="县ID")
+    township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
+    township_id = django_filters.NumberFilter(field_name="household__village__township_id", label="乡镇ID")
+    village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
+    village_id = django_filters.NumberFilter(field_name="household__village_id", label="村ID")
+
+
+class MemberFilterSet(_PlaceFilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="搜索（姓名或身份证号）")
+    relation = django_filters.MultipleChoiceFilter(choices=choices.Relation.choices, label="与户主关系")
+    health = django_filters.MultipleChoiceFilter(choices=choices.Health.choices, label="健康状况")
+    school_status = django_filters.MultipleChoiceFilter(choices=choices.SchoolStatus.choices, label="在校生状况")
+    is_active = django_filters.BooleanFilter(label="是否在户")
+
+    class Meta:
+        model = Member
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        for word in _search_words(value):
+            if _ID_LIKE.match(word):
+                number = word.upper()
+                lookup = "id_number" if len(number) == ID_NUMBER_LENGTH else "id_number__contains"
+                queryset = queryset.filter(**{lookup: number})
+            else:
+                queryset = queryset.filter(name__icontains=word)
+        return queryset
+
+
+class IncomeRecordFilterSet(_PlaceFilterSet):
+    year = django_filters.NumberFilter(label="年度")
+
+    class Meta:
+        model = IncomeRecord
+        fields: list[str] = []

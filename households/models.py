@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -330,3 +331,31 @@ class IncomeRecord(models.Model):
     def net_income(self) -> Decimal:
         """纯收入 = wage + business + property + transfers − business expenses (DOMAIN.md §2)."""
         return sum((getattr(self, f) for f in self.INCOME_FIELDS), ZERO) - self.business_expenses
+
+
+class PersonalDataAccess(models.Model):
+    """A record of full ID numbers or phone numbers shown to a user (DOMAIN.md §8: revealing is recorded)."""
+
+    class Channel(models.TextChoices):
+        API = "api", "接口"
+        ADMIN = "admin", "管理后台"
+        PAGE = "page", "工作页面"
+        EXPORT = "export", "导出"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="personal_data_accesses", verbose_name="用户"
+    )
+    accessed_at = models.DateTimeField("查看时间", auto_now_add=True, db_index=True)
+    channel = models.CharField("途径", max_length=8, choices=Channel.choices)
+    model = models.CharField("对象类型", max_length=50)
+    object_ids = models.JSONField("对象ID", default=list)
+    object_count = models.PositiveIntegerField("对象数量", default=0)
+    path = models.CharField("请求地址", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "个人信息查看记录"
+        verbose_name_plural = "个人信息查看记录"
+        ordering = ["-accessed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.accessed_at:%Y-%m-%d %H:%M} {self.model}×{self.object_count}"

@@ -169,3 +169,93 @@ def income_record_save(
         setattr(record, name, value)
     _save(record, user=user)
     return record
+
+
+@transaction.atomic
+def household_replace(
+    *,
+    user: AbstractBaseUser | None,
+    household: Household,
+    members: Iterable[Mapping[str, Any]],
+    incomes: Iterable[Mapping[str, Any]],
+    **fields: Any,
+) -> Household:
+    """Replace a household's file in one all-or-nothing write (the API's PUT).
+
+    Members are matched by ``id`` or, failing that, by ID number; unmatched ones are added. A member on file
+    who is missing from ``members`` is refused rather than deleted: a person leaves a household with
+    ``is_active`` false and a ``left_reason``, so that no one's record is lost by a short list. Income
+    records are matched by year; a year missing from ``incomes`` is deleted (its history is kept).
+    """
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    members = list(members)
+    incomes = list(incomes)
+    _check_ids_unique_in_request(members)
+    _assign(household, fields)
+    _save(household, user=user)
+
+    on_file = {m.pk: m for m in household.members.all()}
+    by_number = {m.id_number: m for m in on_file.values()}
+    matched: set[int] = set()
+    errors: dict[str, list] = {}
+    pending: list[tuple[int, Member, Mapping[str, Any]]] = []
+    for index, data in enumerate(members):
+        data = dict(data)
+        member_id = data.pop("id", None)
+        if member_id is not None:
+            member = on_file.get(member_id)
+            if member is None:
+                errors[f"members[{index}].id"] = [f"成员ID {member_id} 不属于本户。"]
+                continue
+        else:
+            member = by_number.get(str(data.get("id_number", "")).strip().upper()) or Member(household=household)
+        if member.pk:
+            matched.add(member.pk)
+        pending.append((index, member, data))
+    missing = [m for pk, m in on_file.items() if pk not in matched]
+    if missing:
+        names = "、".join(m.name for m in missing)
+        errors["members"] = [f"请求中缺少成员：{names}。成员减少请将其“是否在户”设为否并填写减少原因，不要删除。"]
+    if errors:
+        raise ValidationError(errors)
+
+    # Demote first, then promote: the one-active-head constraint holds after every single row.
+    pending.sort(key=lambda item: item[2].get("relation", item[1].relation) == "head")
+    for index, member, data in pending:
+        try:
+            _assign(member, data)
+            _save(member, user=user)
+        except ValidationError as exc:
+            errors.update(_prefix_errors(f"members[{index}]", exc).error_dict)
+
+    kept_years = set()
+    for index, data in enumerate(incomes):
+        data = dict(data)
+        year = data.get("year")
+        record = household.incomes.filter(year=year).first() or IncomeRecord(household=household)
+        kept_years.add(year)
+        try:
+            _assign(record, data)
+            _save(record, user=user)
+        except ValidationError as exc:
+            errors.update(_prefix_errors(f"incomes[{index}]", exc).error_dict)
+    if errors:
+        raise ValidationError(errors)
+    for record in household.incomes.exclude(year__in=[y for y in kept_years if y is not None]):
+        if user is not None:
+            record._history_user = user
+        record.delete()
+    household_check_heads(household=household)
+    return household
+
+
+@transaction.atomic
+def member_delete(*, user: AbstractBaseUser | None, member: Member) -> None:
+    """Delete a member entered by mistake (a person who left is marked inactive instead). The head cannot be
+    deleted: hand the head over first."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.relation == Relation.HEAD and member.is_active:
+        raise ValidationError({"relation": "不能删除户主：请先将户主变更为本户另一名成员。"})
+    if user is not None:
+        member._history_user = user
+    member.delete()

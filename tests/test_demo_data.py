@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 
 from assessments.models import PovertyLine
 from households import demo
@@ -281,12 +281,16 @@ def test_primary_causes_follow_the_jiaozuo_distribution():
     assert 0.03 <= causes["education"] / total <= 0.1
     assert 0.03 <= causes["lack_labor"] / total <= 0.1
     # The cause is backed by the members (data-quality rules of DOMAIN.md §9).
-    assert not Household.objects.filter(primary_cause="disability").exclude(
-        members__health="disabled", members__is_active=True
-    ).exists()
-    assert not Household.objects.filter(primary_cause="illness").exclude(
-        members__health__in=["chronic", "serious_illness"], members__is_active=True
-    ).exists()
+    assert (
+        not Household.objects.filter(primary_cause="disability")
+        .exclude(members__health="disabled", members__is_active=True)
+        .exists()
+    )
+    assert (
+        not Household.objects.filter(primary_cause="illness")
+        .exclude(members__health__in=["chronic", "serious_illness"], members__is_active=True)
+        .exists()
+    )
 
 
 def test_same_seed_gives_identical_data_and_another_seed_does_not():
@@ -386,3 +390,12 @@ def test_copy_writer_writes_the_same_rows_as_bulk_create():
     household = Household.objects.first()
     assert household.created_at is not None
     assert Household.history.model.objects.filter(id=household.pk, history_type="+").exists()
+
+
+def test_county_office_group_has_no_delete_and_no_custom_permissions():
+    group = demo.ensure_county_office_group()
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert {"add_member", "change_incomerecord", "view_assessment", "change_village", "view_county"} <= codenames
+    assert not any(code.startswith("delete_") for code in codenames)
+    assert not any("historical" in code for code in codenames)
+    assert "view_personal_data" not in codenames

@@ -1,0 +1,91 @@
+"""Reads of the household file with logic: the change history of a household (members and incomes included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from households.idcard import mask_id_number, mask_phone
+from households.models import Household, IncomeRecord, Member
+from households.personal_data import may_view_personal_data
+
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+MASKED_FIELDS = {"id_number": mask_id_number, "phone": mask_phone}
+SKIPPED_FIELDS = {"updated_at", "created_at"}
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    model: str
+    object_id: int
+    object: str
+    action: str
+    at: datetime
+    user: str | None
+    reason: str | None
+    changes: tuple[HistoryChange, ...]
+
+
+def _value(row, field: str, reveal: bool) -> str | None:
+    value = getattr(row, field)
+    if value is None:
+        return None
+    text = str(value)
+    if not reveal and field in MASKED_FIELDS:
+        return MASKED_FIELDS[field](text)
+    return text
+
+
+def _entries(model, rows, fields: list[str], label, reveal: bool) -> list[HistoryEntry]:
+    entries: list[HistoryEntry] = []
+    previous: dict[int, object] = {}
+    for row in rows:  # ordered by object id, then time
+        before = previous.get(row.id)
+        if row.history_type == "~" and before is not None:
+            changed = [f for f in fields if getattr(before, f) != getattr(row, f)]
+            changes = tuple(HistoryChange(f, _value(before, f, reveal), _value(row, f, reveal)) for f in changed)
+        elif row.history_type == "+":
+            changes = tuple(
+                HistoryChange(f, None, _value(row, f, reveal)) for f in fields if getattr(row, f) not in (None, "")
+            )
+        else:
+            changes = ()
+        previous[row.id] = row
+        entries.append(
+            HistoryEntry(
+                model=model._meta.verbose_name,
+                object_id=row.id,
+                object=label(row),
+                action=ACTIONS[row.history_type],
+                at=row.history_date,
+                user=row.history_user.get_username() if row.history_user_id else None,
+                reason=row.history_change_reason,
+                changes=changes,
+            )
+        )
+    return entries
+
+
+def household_history(*, user, household: Household) -> list[HistoryEntry]:
+    """Every change to the household, its members and its income records, newest first, with who made it.
+    ID numbers and phones are masked for users without the personal-data permission."""
+    reveal = may_view_personal_data(user)
+    sources = [
+        (Household, Household.history.filter(id=household.pk), lambda r: r.household_number),
+        (Member, Member.history.filter(household_id=household.pk), lambda r: r.name),
+        (IncomeRecord, IncomeRecord.history.filter(household_id=household.pk), lambda r: f"{r.year}年收入"),
+    ]
+    entries: list[HistoryEntry] = []
+    for model, rows, label in sources:
+        fields = [f.attname for f in model._meta.concrete_fields if f.name not in SKIPPED_FIELDS and not f.primary_key]
+        ordered = rows.select_related("history_user").order_by("id", "history_date", "history_id")
+        entries.extend(_entries(model, ordered, fields, label, reveal))
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries

@@ -1,0 +1,108 @@
+"""What every API viewset shares: jurisdiction scoping, permissions, errors in one shape, pagination.
+
+Viewsets translate; services decide (GUIDE.md). A viewset's queryset always goes through
+``assistance.jurisdiction.scope_to``, so an object outside the user's jurisdiction answers 404, never 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import Http404
+from rest_framework import exceptions, permissions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from assistance.jurisdiction import scope_to
+
+
+class ScopedModelPermissions(permissions.DjangoModelPermissions):
+    """Django model permissions, reads included (``view_<model>``): a role without them sees nothing."""
+
+    perms_map = {
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": [],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "POST": ["%(app_label)s.add_%(model_name)s"],
+        "PUT": ["%(app_label)s.change_%(model_name)s"],
+        "PATCH": ["%(app_label)s.change_%(model_name)s"],
+        "DELETE": ["%(app_label)s.delete_%(model_name)s"],
+    }
+
+
+class StandardPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """``{"members": [{}, {"id_number": ["…"]}]}`` → ``{"members[1].id_number": ["…"]}``: one flat shape for
+    the errors of nested writes, whether they come from a serializer or from a service."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            key = "non_field_errors" if key == "__all__" else str(key)
+            name = key if not prefix else (f"{prefix}.{key}" if key != "non_field_errors" else prefix)
+            flat.update(flatten_errors(value, name))
+    elif isinstance(detail, list) and detail and all(isinstance(item, (dict, list)) for item in detail):
+        for index, value in enumerate(detail):
+            flat.update(flatten_errors(value, f"{prefix}[{index}]"))
+    elif isinstance(detail, list):
+        flat.setdefault(prefix or "non_field_errors", []).extend(str(item) for item in detail)
+    else:
+        flat.setdefault(prefix or "non_field_errors", []).append(str(detail))
+    return flat
+
+
+def django_validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if k == "__all__" else k): [str(m) for e in v for m in e.messages]
+            for k, v in exc.error_dict.items()
+        }
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: Django ValidationError → 400, Django PermissionDenied → 403, Http404 → 404 with
+    a Chinese message; every 400 body is flattened to ``{"field.path": ["message"]}``."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(django_validation_detail(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or "您没有执行此操作的权限。")
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound("未找到，或不在您的辖区内。")
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        response.data = flatten_errors(response.data)
+    return response
+
+
+class ScopedViewSetMixin:
+    """``get_queryset`` through ``scope_to``; writes inside one transaction."""
+
+    permission_classes = [permissions.IsAuthenticated, ScopedModelPermissions]
+
+    def get_queryset(self):
+        return scope_to(self.request.user, super().get_queryset())
+
+    def create(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().create(request, *args, **kwargs)
+
+    def update(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().update(request, *args, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().destroy(request, *args, **kwargs)
+
+
+def created(data) -> Response:
+    return Response(data, status=status.HTTP_201_CREATED)
