@@ -209,7 +209,7 @@ def _cadre_q(user, j: Jurisdiction) -> Q:
 
 def _register_core() -> None:
     from assessments.models import Assessment
-    from assistance.models import Cadre, HouseholdAssignment, RoleAssignment
+    from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
     from households.models import Household, IncomeRecord, Member
 
     register_scope(Village, village="", household=None)
@@ -220,3 +220,5 @@ def _register_core() -> None:
     register_scope(HouseholdAssignment, village="household__village", household="household")
     register_scope_function(RoleAssignment, _role_assignment_q)
     register_scope_function(Cadre, _cadre_q)
+    # Units (帮扶单位) are not bound to a place: every user with a role may see them all.
+    register_scope_function(Unit, lambda user, j: Q() if not j.is_empty else Q(pk__in=[]))

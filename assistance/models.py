@@ -82,10 +82,10 @@ class RoleAssignment(models.Model):
     cadre = models.ForeignKey(Cadre, on_delete=models.CASCADE, related_name="roles", verbose_name="干部")
     role = models.CharField("角色", max_length=20, choices=Role.choices)
     county = models.ForeignKey(
-        County, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="县"
+        County, on_delete=models.PROTECT, null=True, blank=True, related_name="role_assignments", verbose_name="县"
     )
     township = models.ForeignKey(
-        Township, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="乡镇"
+        Township, on_delete=models.PROTECT, null=True, blank=True, related_name="role_assignments", verbose_name="乡镇"
     )
     village = models.ForeignKey(
         Village, on_delete=models.PROTECT, null=True, blank=True, related_name="role_assignments", verbose_name="村"

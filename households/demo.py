@@ -29,10 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models, router
-from django.db.models import Q
 from django.utils import timezone
 
 from assessments.models import LineKind, PovertyLine
@@ -53,10 +50,6 @@ MAX_HOUSEHOLDS_PER_VILLAGE = 9999  # household_number = village code + 4-digit s
 
 # --- Demo logins ---------------------------------------------------------------------------------------
 
-COUNTY_OFFICE_GROUP = "县扶贫办"
-COUNTY_OFFICE_APPS = ("households", "villages", "assessments")
-COUNTY_OFFICE_ACTIONS = ("add", "change", "view")  # never delete
-
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -64,52 +57,103 @@ class DemoLogin:
     password: str
     description: str
     is_superuser: bool = False
-    is_staff: bool = True
-    groups: tuple[str, ...] = ()
-    county_code: str = ""  # jurisdiction, for when roles arrive
+    role: str = ""  # assistance.choices.Role slug
+    # Where the role is bound: "county" (county_code), "township"/"village" (the first township / first poverty
+    # village of county_code, by code), "" (no place: a city-wide supervisor, or a helper).
+    place: str = ""
+    county_code: str = ""
+    helped_households: int = 0  # a helper is assigned this many households of the demo village
 
 
-# One list, so that later roles (township staff, first secretaries, helpers…) are one line each.
+DEMO_ROLES_START = dt.date(2016, 1, 1)
+
+# One list: a new demo role is one line.
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("admin", "admin12345", "系统管理员（超级用户）", is_superuser=True),
+    DemoLogin("luanchuan", "luanchuan12345", "栾川县扶贫办", role="county_staff", place="county", county_code="410324"),
+    DemoLogin("songxian", "songxian12345", "嵩县扶贫办", role="county_staff", place="county", county_code="410325"),
     DemoLogin(
-        "luanchuan",
-        "luanchuan12345",
-        "栾川县扶贫办工作人员",
-        groups=(COUNTY_OFFICE_GROUP,),
+        "township",
+        "township12345",
+        "栾川县一个乡镇的扶贫专干",
+        role="township_staff",
+        place="township",
         county_code="410324",
     ),
+    DemoLogin(
+        "secretary",
+        "secretary12345",
+        "该乡镇一个贫困村的驻村第一书记",
+        role="first_secretary",
+        place="village",
+        county_code="410324",
+    ),
+    DemoLogin("helper", "helper12345", "该村5户的帮扶责任人", role="helper", county_code="410324", helped_households=5),
+    DemoLogin("supervisor", "supervisor12345", "市级督查（全市只读）", role="supervisor"),
 )
 
 
-def ensure_county_office_group() -> Group:
-    """The "县扶贫办" group: the standard add/change/view (not delete) permissions of every model of the
-    household, village and assessment apps (not their historical models, not custom permissions such as
-    ``view_personal_data``)."""
-    group, _ = Group.objects.get_or_create(name=COUNTY_OFFICE_GROUP)
-    content_types = ContentType.objects.filter(app_label__in=COUNTY_OFFICE_APPS).exclude(model__startswith="historical")
-    wanted = Q()
-    for content_type in content_types:
-        codenames = [f"{action}_{content_type.model}" for action in COUNTY_OFFICE_ACTIONS]
-        wanted |= Q(content_type=content_type, codename__in=codenames)
-    group.permissions.set(Permission.objects.filter(wanted) if wanted else [])
-    return group
-
-
 def ensure_demo_logins() -> list[DemoLogin]:
-    """Create or repair the demo logins (idempotent: passwords, flags and groups are reset every time)."""
+    """Create or repair the demo users (idempotent: passwords and flags are reset every time). Their roles are
+    given by ``assign_demo_roles`` once the places exist."""
     user_model = get_user_model()
-    groups = {COUNTY_OFFICE_GROUP: ensure_county_office_group()}
     for login in DEMO_LOGINS:
         user, _ = user_model.objects.get_or_create(username=login.username)
         user.is_superuser = login.is_superuser
-        user.is_staff = login.is_staff or login.is_superuser
+        user.is_staff = login.is_superuser
         user.is_active = True
         if not user.check_password(login.password):
             user.set_password(login.password)
         user.save()
-        user.groups.set([groups.setdefault(name, Group.objects.get_or_create(name=name)[0]) for name in login.groups])
     return list(DEMO_LOGINS)
+
+
+def assign_demo_roles() -> None:
+    """Give each demo login its cadre profile, role and place (idempotent: an existing role is kept)."""
+    from assistance import services as assistance_services
+    from assistance.models import Cadre, HouseholdAssignment, RoleAssignment
+
+    admin = demo_admin()
+    user_model = get_user_model()
+    for login in DEMO_LOGINS:
+        if not login.role:
+            continue
+        user = user_model.objects.get(username=login.username)
+        cadre, _ = Cadre.objects.get_or_create(user=user, defaults={"name": login.description[:50]})
+        place: dict = {}
+        county = County.objects.filter(code=login.county_code).first() if login.county_code else None
+        # The first township (by code) that has households, and its first poverty village with households.
+        township = (
+            Township.objects.filter(county=county, villages__households__isnull=False).order_by("code").first()
+            if county
+            else None
+        )
+        village = (
+            Village.objects.filter(township=township, households__isnull=False)
+            .order_by("-is_poverty_village", "code")
+            .first()
+            if township
+            else None
+        )
+        if login.place == "county":
+            place = {"county": county}
+        elif login.place == "township":
+            place = {"township": township}
+        elif login.place == "village":
+            place = {"village": village}
+        if login.place and not next(iter(place.values())):
+            continue  # the place was not generated (e.g. a tiny data set)
+        if not RoleAssignment.objects.active_on().filter(cadre=cadre, role=login.role, **place).exists():
+            assistance_services.role_assign(
+                actor=admin, cadre=cadre, role=login.role, starts_on=DEMO_ROLES_START, **place
+            )
+        if login.helped_households and village is not None:
+            households = Household.objects.filter(village=village).order_by("household_number")
+            for household in households[: login.helped_households]:
+                if not HouseholdAssignment.objects.filter(household=household, ends_on__isnull=True).exists():
+                    assistance_services.household_assign_helper(
+                        actor=admin, household=household, cadre=cadre, starts_on=DEMO_ROLES_START
+                    )
 
 
 def demo_admin():

@@ -91,6 +91,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name for a choice set used by several fields (primary_cause, other_causes, the filters).
+    "ENUM_NAME_OVERRIDES": {"CauseEnum": "households.choices.Cause"},
 }
 
 ROOT_URLCONF = "povertycase.urls"

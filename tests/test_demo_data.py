@@ -10,7 +10,6 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -306,12 +305,14 @@ def test_same_seed_gives_identical_data_and_another_seed_does_not():
 def test_if_empty_does_nothing_when_data_exists_but_keeps_the_logins():
     run("--households", "50", "--seed", "1")
     before = digest()
-    get_user_model().objects.filter(username="luanchuan").delete()
+    clerk = get_user_model().objects.get(username="luanchuan")
+    clerk.set_password("changed")
+    clerk.save()
     out = run("--households", "80", "--seed", "2", "--if-empty")
     assert "已有数据" in out
     assert Household.objects.count() == 50
     assert digest() == before
-    assert get_user_model().objects.filter(username="luanchuan").exists()
+    assert get_user_model().objects.get(username="luanchuan").check_password("luanchuan12345")
     assert "luanchuan / luanchuan12345" in out
 
 
@@ -353,27 +354,39 @@ def test_reset_deletes_registry_history_and_dependent_rows():
     assert Member.history.model.objects.count() == Member.objects.count()
 
 
-def test_demo_logins():
-    run("--households", "0", "--seed", "1")
+def test_demo_logins_have_their_roles_and_places():
+    from assistance.jurisdiction import jurisdiction_for, scope_to
+    from assistance.models import HouseholdAssignment, RoleAssignment
+
+    run("--households", "300", "--seed", "1")
     user_model = get_user_model()
     admin = user_model.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff and admin.check_password("admin12345")
     clerk = user_model.objects.get(username="luanchuan")
     assert clerk.is_staff and not clerk.is_superuser and clerk.check_password("luanchuan12345")
-    group = Group.objects.get(name="县扶贫办")
-    assert clerk.groups.filter(pk=group.pk).exists()
-    codenames = set(group.permissions.values_list("content_type__app_label", "codename"))
-    for app, model in (("households", "household"), ("villages", "village"), ("assessments", "povertyline")):
-        for action in ("add", "change", "view"):
-            assert (app, f"{action}_{model}") in codenames
-        assert (app, f"delete_{model}") not in codenames
-    assert clerk.has_perm("households.change_member") and not clerk.has_perm("households.delete_household")
-    # Idempotent: running again repairs a changed password and does not duplicate anything.
+    role = RoleAssignment.objects.get(cadre__user=clerk)
+    assert (role.role, role.county.code) == ("county_staff", "410324")
+    assert clerk.has_perm("households.view_personal_data") and not clerk.has_perm("households.delete_household")
+    visible = scope_to(clerk, Household.objects.all())
+    assert visible.exists()
+    assert set(visible.values_list("village__county__code", flat=True)) == {"410324"}
+    secretary = user_model.objects.get(username="secretary")
+    village = RoleAssignment.objects.get(cadre__user=secretary).village
+    assert village.county.code == "410324"
+    assert set(scope_to(secretary, Household.objects.all()).values_list("village", flat=True)) == {village.pk}
+    helper = user_model.objects.get(username="helper")
+    assert HouseholdAssignment.objects.filter(cadre__user=helper, ends_on__isnull=True).count() == 5
+    assert scope_to(helper, Household.objects.all()).count() == 5
+    assert jurisdiction_for(user_model.objects.get(username="supervisor")).everything
+    # Idempotent: running again repairs a changed password and duplicates no user, cadre or role.
     clerk.set_password("changed")
     clerk.save()
-    run("--households", "0", "--seed", "1", "--reset")
+    run("--households", "300", "--seed", "1", "--reset")
     assert user_model.objects.get(username="luanchuan").check_password("luanchuan12345")
-    assert user_model.objects.filter(username__in=["admin", "luanchuan"]).count() == 2
+    assert user_model.objects.filter(username__in=[login.username for login in demo.DEMO_LOGINS]).count() == len(
+        demo.DEMO_LOGINS
+    )
+    assert RoleAssignment.objects.filter(cadre__user__username="luanchuan").count() == 1
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL only")
@@ -390,12 +403,3 @@ def test_copy_writer_writes_the_same_rows_as_bulk_create():
     household = Household.objects.first()
     assert household.created_at is not None
     assert Household.history.model.objects.filter(id=household.pk, history_type="+").exists()
-
-
-def test_county_office_group_has_no_delete_and_no_custom_permissions():
-    group = demo.ensure_county_office_group()
-    codenames = set(group.permissions.values_list("codename", flat=True))
-    assert {"add_member", "change_incomerecord", "view_assessment", "change_village", "view_county"} <= codenames
-    assert not any(code.startswith("delete_") for code in codenames)
-    assert not any("historical" in code for code in codenames)
-    assert "view_personal_data" not in codenames

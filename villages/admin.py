@@ -7,11 +7,25 @@ every village would be unusable, so a level only offers its options once the lev
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from assessments.selectors import (
+    POOR_STATUSES,
+    ExitCheck,
+    county_exit_check,
+    township_incidence,
+    village_exit_check,
+)
+from assistance.admin_scoping import ScopedAdminMixin
+from assistance.jurisdiction import scope_to
+from households.models import Member
 from villages.models import County, Township, Village
 
 # A filter level lists its options only when there are at most this many; otherwise the level above must
@@ -35,7 +49,8 @@ def _as_pk(value: str | int | None) -> int | None:
 class GeographyListFilter(admin.SimpleListFilter):
     """One level of the cascading place filter. ``lookup`` is the ORM path from the listed model to the
     level's model (``village__county``); the URL parameter carries the primary key, as in the filtersets.
-    Choosing a level clears the levels below it, which would otherwise contradict it."""
+    Choosing a level clears the levels below it, which would otherwise contradict it. Every level offers
+    only the places of the user's jurisdiction (``scope_to``)."""
 
     lookup: str = ""
     dependents: tuple[str, ...] = ()
@@ -94,7 +109,7 @@ class CountyListFilter(GeographyListFilter):
     dependents = (TOWNSHIP_PARAM, VILLAGE_PARAM)
 
     def lookups(self, request, model_admin):
-        return [(pk, name) for pk, name in County.objects.values_list("pk", "name")]
+        return [(pk, name) for pk, name in scope_to(request.user, County.objects.all()).values_list("pk", "name")]
 
 
 class TownshipListFilter(GeographyListFilter):
@@ -104,7 +119,7 @@ class TownshipListFilter(GeographyListFilter):
     dependents = (VILLAGE_PARAM,)
 
     def lookups(self, request, model_admin):
-        townships = Township.objects.only("pk", "name")
+        townships = scope_to(request.user, Township.objects.only("pk", "name"))
         county = _param_pk(request, COUNTY_PARAM)
         if county:
             townships = townships.filter(county_id=county)
@@ -117,7 +132,7 @@ class VillageListFilter(GeographyListFilter):
     lookup = "village"
 
     def lookups(self, request, model_admin):
-        villages = Village.objects.only("pk", "name")
+        villages = scope_to(request.user, Village.objects.only("pk", "name"))
         township = _param_pk(request, TOWNSHIP_PARAM)
         county = _param_pk(request, COUNTY_PARAM)
         if township:
@@ -136,14 +151,39 @@ def geography_filters(village_path: str) -> tuple[type[GeographyListFilter], ...
     )
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Exit checks (DOMAIN.md §6)
+
+
+def render_exit_check(check: ExitCheck, *, population_label: str = "户籍人口") -> str:
+    return render_to_string(
+        "admin/villages/exit_check.html", {"check": check, "population_label": population_label}
+    )
+
+
+def _poor_people(group_path: str):
+    """People in poor or returned households grouped by ``group_path`` (``household__village`` or
+    ``household__village__county``), as a correlated subquery counted per listed row: the same definition
+    as ``assessments.selectors.poor_people_by``, for a whole list page in one query."""
+    people = (
+        Member.objects.filter(is_active=True, household__status__in=POOR_STATUSES, **{group_path: OuterRef("pk")})
+        .order_by()
+        .values(group_path)
+        .annotate(people=Count("pk"))
+        .values("people")
+    )
+    return Coalesce(Subquery(people, output_field=IntegerField()), 0)
+
+
 @admin.register(County)
-class CountyAdmin(SimpleHistoryAdmin):
+class CountyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "code",
         "name",
         "city_name",
         "is_poverty_county",
         "exit_year",
+        "incidence",
         "wrong_exit_rate",
         "missed_identification_rate",
         "public_recognition_rate",
@@ -151,17 +191,50 @@ class CountyAdmin(SimpleHistoryAdmin):
     list_display_links = ("code", "name")
     search_fields = ("code", "name")
     list_filter = ("is_poverty_county", "city_name", "exit_year")
+    readonly_fields = ("exit_check",)
     fieldsets = (
         ("基本信息", {"fields": ("code", "name", "city_name", "is_poverty_county", "exit_year")}),
         (
             "第三方评估（摘帽）",
             {"fields": ("wrong_exit_rate", "missed_identification_rate", "public_recognition_rate")},
         ),
+        ("摘帽核查", {"fields": ("exit_check",)}),
     )
+
+    def get_queryset(self, request):
+        population = (
+            Village.objects.filter(county=OuterRef("pk"))
+            .order_by()
+            .values("county")
+            .annotate(people=Sum("registered_population"))
+            .values("people")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                poor_people=_poor_people("household__village__county"),
+                population=Coalesce(Subquery(population, output_field=IntegerField()), 0),
+            )
+        )
+
+    @admin.display(description="贫困发生率")
+    def incidence(self, obj: County) -> str:
+        # The list shows incidence only; the whole check (villages exited, third-party figures) is on the page.
+        if not obj.population:
+            return "—"
+        ratio = (Decimal(obj.poor_people) / Decimal(obj.population)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        return f"{ratio * 100:.2f}%"
+
+    @admin.display(description="摘帽条件核查")
+    def exit_check(self, obj: County) -> str:
+        if not obj.pk:
+            return "保存后显示"
+        return render_exit_check(county_exit_check(obj))
 
 
 @admin.register(Township)
-class TownshipAdmin(SimpleHistoryAdmin):
+class TownshipAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("code", "name", "county")
     list_display_links = ("code", "name")
     list_select_related = ("county",)
@@ -169,10 +242,18 @@ class TownshipAdmin(SimpleHistoryAdmin):
     search_help_text = "按乡镇代码或名称搜索"
     list_filter = (CountyListFilter,)
     list_per_page = 50
+    readonly_fields = ("incidence",)
+    fields = ("code", "name", "county", "incidence")
+
+    @admin.display(description="贫困发生率")
+    def incidence(self, obj: Township) -> str:
+        if not obj.pk:
+            return "保存后显示"
+        return render_exit_check(township_incidence(obj))
 
 
 @admin.register(Village)
-class VillageAdmin(SimpleHistoryAdmin):
+class VillageAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "code",
         "name",
@@ -181,7 +262,9 @@ class VillageAdmin(SimpleHistoryAdmin):
         "is_poverty_village",
         "exit_year",
         "registered_population",
+        "incidence",
         "indicators_met",
+        "exit_eligible",
         "collective_income_yuan",
     )
     list_display_links = ("code", "name")
@@ -192,7 +275,7 @@ class VillageAdmin(SimpleHistoryAdmin):
     list_filter = (CountyListFilter, TownshipListFilter, "is_poverty_village", "exit_year")
     list_per_page = 50
     autocomplete_fields = ("township",)
-    readonly_fields = ("county",)
+    readonly_fields = ("county", "exit_check")
     fieldsets = (
         (
             "基本信息",
@@ -215,9 +298,31 @@ class VillageAdmin(SimpleHistoryAdmin):
                 "description": "贫困村出列除贫困发生率达标外，还须达到以下七项指标；村集体经济收入一并记录。",
             },
         ),
+        ("出列核查", {"fields": ("exit_check",)}),
     )
+
+    def get_queryset(self, request):
+        # The poor people of every listed village in the list's own query (no query per row).
+        return super().get_queryset(request).annotate(poor_people=_poor_people("household__village"))
+
+    def _list_check(self, obj: Village) -> ExitCheck:
+        return village_exit_check(obj, poor_people=obj.poor_people)
+
+    @admin.display(description="贫困发生率")
+    def incidence(self, obj: Village) -> str:
+        return self._list_check(obj).incidence_percent
 
     @admin.display(description="出列指标达标")
     def indicators_met(self, obj: Village) -> str:
         met = sum(bool(getattr(obj, field)) for field in Village.INDICATOR_FIELDS)
         return f"{met}/{len(Village.INDICATOR_FIELDS)}"
+
+    @admin.display(description="出列条件", boolean=True)
+    def exit_eligible(self, obj: Village) -> bool:
+        return self._list_check(obj).eligible
+
+    @admin.display(description="出列条件核查")
+    def exit_check(self, obj: Village) -> str:
+        if not obj.pk:
+            return "保存后显示"
+        return render_exit_check(village_exit_check(obj))

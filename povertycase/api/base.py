@@ -34,6 +34,14 @@ class ScopedModelPermissions(permissions.DjangoModelPermissions):
     }
 
 
+class ViewModelPermissions(permissions.DjangoModelPermissions):
+    """For actions that only read or recompute what the user may already see (e.g. ``assess``)."""
+
+    perms_map = dict.fromkeys(
+        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], ["%(app_label)s.view_%(model_name)s"]
+    ) | {"OPTIONS": []}
+
+
 class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"

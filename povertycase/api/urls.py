@@ -7,7 +7,10 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 
+from assessments.api.views import AssessmentViewSet, PovertyLineViewSet
+from assistance.api.views import CadreViewSet, HouseholdAssignmentViewSet, RoleAssignmentViewSet, UnitViewSet
 from households.api.views import HouseholdViewSet, IncomeRecordViewSet, MemberViewSet
+from villages.api.views import CountyViewSet, TownshipViewSet, VillageViewSet
 
 
 class TokenView(ObtainAuthToken):
@@ -21,6 +24,15 @@ router = DefaultRouter()
 router.register("households", HouseholdViewSet, basename="household")
 router.register("members", MemberViewSet, basename="member")
 router.register("incomes", IncomeRecordViewSet, basename="incomerecord")
+router.register("counties", CountyViewSet, basename="county")
+router.register("townships", TownshipViewSet, basename="township")
+router.register("villages", VillageViewSet, basename="village")
+router.register("poverty-lines", PovertyLineViewSet, basename="povertyline")
+router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("units", UnitViewSet, basename="unit")
+router.register("cadres", CadreViewSet, basename="cadre")
+router.register("assignments", RoleAssignmentViewSet, basename="roleassignment")
+router.register("household-assignments", HouseholdAssignmentViewSet, basename="householdassignment")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -41,12 +41,20 @@ class Command(BaseCommand):
             help="先删除现有的收入、成员、贫困户、村、乡镇、县数据及其变更历史（以及依赖它们的评估结果）",
         )
         parser.add_argument(
+            "--no-assess",
+            dest="assess",
+            action="store_false",
+            help="生成后不计算退出评估（默认按各收入年度计算）",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="登记库中已有数据时不生成（仍会创建演示账号），用于容器启动脚本",
         )
 
-    def handle(self, *args, households: int, seed: int, years: str, reset: bool, if_empty: bool, **options) -> None:
+    def handle(
+        self, *args, households: int, seed: int, years: str, reset: bool, if_empty: bool, assess: bool, **options
+    ) -> None:
         if households < 0:
             raise CommandError("--households 不能为负数。")
         if reset and if_empty:
@@ -68,6 +76,7 @@ class Command(BaseCommand):
             )
             with transaction.atomic():
                 logins = demo.ensure_demo_logins()
+                demo.assign_demo_roles()
             self._print_logins(logins)
             return
         if not reset and demo.registry_has_data():
@@ -99,6 +108,7 @@ class Command(BaseCommand):
             result = demo.generate(
                 households=households, seed=seed, years=year_list, history_user=demo.demo_admin(), progress=progress
             )
+            demo.assign_demo_roles()
         elapsed = time.perf_counter() - started
 
         self.stdout.write(
@@ -118,7 +128,16 @@ class Command(BaseCommand):
                 "  户状态       "
                 + "，".join(f"{demo.HS(s).label} {n}" for s, n in sorted(result.statuses.items(), key=lambda x: -x[1]))
             )
-        self.stdout.write("提示：运行 manage.py recompute_eligibility --sync 计算退出评估。")
+        if assess:
+            from assessments.services import assess_households, keyset_pages
+
+            assess_started = time.perf_counter()
+            for year in year_list:
+                for page in keyset_pages(year=year):
+                    assess_households(household_ids=page, year=year)
+            self.stdout.write(f"  退出评估     已计算（{time.perf_counter() - assess_started:.1f} 秒）")
+        else:
+            self.stdout.write("提示：运行 manage.py recompute_eligibility --sync 计算退出评估。")
         self._print_logins(logins)
 
     def _print_logins(self, logins: list[demo.DemoLogin]) -> None:

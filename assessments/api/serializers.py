@@ -1,0 +1,50 @@
+"""API shapes of poverty lines (DOMAIN.md §3) and stored assessments (§4)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from assessments.models import Assessment, PovertyLine
+from assessments.rules import CRITERIA
+from households.api.serializers import CriterionSerializer, WarningSerializer
+from villages.api.serializers import FullCleanWriteMixin
+
+
+class PovertyLineSerializer(FullCleanWriteMixin, serializers.ModelSerializer):
+    class Meta:
+        model = PovertyLine
+        fields = ("id", "year", "kind", "region_code", "region_name", "amount", "source", "verified")
+        # Uniqueness of (year, kind, region) is checked by full_clean with the model's Chinese message.
+        validators: list = []
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    """One computation of the household exit standard: every criterion, warnings, the verdict and the line."""
+
+    household_number = serializers.CharField(source="household.household_number", read_only=True)
+    village = serializers.IntegerField(source="household.village_id", read_only=True)
+    village_code = serializers.CharField(source="household.village.code", read_only=True)
+    criteria = CriterionSerializer(many=True, read_only=True)
+    warnings = WarningSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Assessment
+        fields = (
+            "id",
+            "household",
+            "household_number",
+            "village",
+            "village_code",
+            "year",
+            "is_current",
+            "eligible",
+            *(f"{criterion}_passed" for criterion in CRITERIA),
+            "criteria",
+            "warnings",
+            "household_size",
+            "per_capita_net_income",
+            "poverty_line",
+            "rules_version",
+            "computed_at",
+        )
+        read_only_fields = fields

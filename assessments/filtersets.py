@@ -1,0 +1,66 @@
+"""One FilterSet per model of the assessments app: poverty lines (DOMAIN.md §3) and assessments (§4)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from assessments.models import Assessment, LineKind, PovertyLine
+from assessments.rules import CRITERIA
+
+
+class PovertyLineFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="搜索（地区名称、地区代码或来源）")
+    year = django_filters.NumberFilter(label="年度")
+    kind = django_filters.ChoiceFilter(choices=LineKind.choices, label="类别")
+    region_code = django_filters.CharFilter(label="适用地区代码（空为全国）")
+    verified = django_filters.BooleanFilter(label="已核实")
+
+    class Meta:
+        model = PovertyLine
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(region_name__icontains=word) | Q(region_code__startswith=word) | Q(source__icontains=word)
+            )
+        return queryset
+
+
+class AssessmentFilterSet(django_filters.FilterSet):
+    """Assessments are append-only (a recompute adds a row): without ``is_current`` or ``all=true`` only the
+    current row of each household and year is listed."""
+
+    household = django_filters.NumberFilter(field_name="household_id", label="户ID")
+    household_id = django_filters.NumberFilter(field_name="household_id", label="户ID")
+    year = django_filters.NumberFilter(label="评估年度")
+    eligible = django_filters.BooleanFilter(label="达到退出标准")
+    failing = django_filters.ChoiceFilter(
+        method="filter_failing", choices=[(c, c) for c in CRITERIA], label="未达标指标"
+    )
+    is_current = django_filters.BooleanFilter(label="最新结果（默认只列最新结果）")
+    all = django_filters.BooleanFilter(method="filter_all", label="包括历次评估（不限最新结果）")
+    county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
+    county_id = django_filters.NumberFilter(field_name="household__village__county_id", label="县ID")
+    township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
+    township_id = django_filters.NumberFilter(field_name="household__village__township_id", label="乡镇ID")
+    village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
+    village_id = django_filters.NumberFilter(field_name="household__village_id", label="村ID")
+
+    class Meta:
+        model = Assessment
+        fields: list[str] = []
+
+    def filter_failing(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(**{f"{value}_passed": False})
+
+    def filter_all(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset  # read in filter_queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        if data.get("is_current") is None and not data.get("all"):
+            queryset = queryset.filter(is_current=True)
+        return queryset

@@ -1,0 +1,126 @@
+"""One FilterSet per model of the assistance app (DOMAIN.md §7): units, cadres, role assignments and
+helper (household) assignments. Place filters: ``county``/``township``/``village`` take codes,
+``<level>_id`` primary keys."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from assistance.choices import Role, UnitLevel
+from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
+
+
+def _active_q(prefix: str = "") -> Q:
+    today = timezone.localdate()
+    return Q(**{f"{prefix}starts_on__lte": today}) & (
+        Q(**{f"{prefix}ends_on__isnull": True}) | Q(**{f"{prefix}ends_on__gte": today})
+    )
+
+
+def _assignment_place_q(level: str, lookup: str, value) -> Q:
+    """Role assignments placed at or under a place: a county covers its townships' and villages' roles."""
+    if level == "county":
+        return Q(**{f"county__{lookup}": value}) | Q(**{f"township__county__{lookup}": value}) | Q(
+            **{f"village__county__{lookup}": value}
+        )
+    if level == "township":
+        return Q(**{f"township__{lookup}": value}) | Q(**{f"village__township__{lookup}": value})
+    return Q(**{f"village__{lookup}": value})
+
+
+class ActiveFilterMixin(django_filters.FilterSet):
+    active = django_filters.BooleanFilter(method="filter_active", label="今日在岗")
+
+    def filter_active(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(_active_q()) if value else queryset.exclude(_active_q())
+
+
+class UnitFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="搜索（单位名称）")
+    level = django_filters.MultipleChoiceFilter(choices=UnitLevel.choices, label="单位层级")
+
+    class Meta:
+        model = Unit
+        fields: list[str] = []
+
+
+class RoleAssignmentFilterSet(ActiveFilterMixin):
+    q = django_filters.CharFilter(field_name="cadre__name", lookup_expr="icontains", label="搜索（干部姓名）")
+    cadre = django_filters.NumberFilter(field_name="cadre_id", label="干部ID")
+    cadre_id = django_filters.NumberFilter(field_name="cadre_id", label="干部ID")
+    role = django_filters.MultipleChoiceFilter(choices=Role.choices, label="角色")
+    county = django_filters.CharFilter(method="filter_place", label="县级代码（含所属乡镇、村的角色）")
+    county_id = django_filters.NumberFilter(method="filter_place", label="县ID（含所属乡镇、村的角色）")
+    township = django_filters.CharFilter(method="filter_place", label="乡镇代码（含所属村的角色）")
+    township_id = django_filters.NumberFilter(method="filter_place", label="乡镇ID（含所属村的角色）")
+    village = django_filters.CharFilter(method="filter_place", label="村代码")
+    village_id = django_filters.NumberFilter(method="filter_place", label="村ID")
+
+    class Meta:
+        model = RoleAssignment
+        fields: list[str] = []
+
+    def filter_place(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        level, _, suffix = name.partition("_")
+        return queryset.filter(_assignment_place_q(level, "id" if suffix else "code", value))
+
+
+class CadreFilterSet(django_filters.FilterSet):
+    """Cadres by name, unit, and by the roles they hold today (and where)."""
+
+    q = django_filters.CharFilter(method="filter_q", label="搜索（姓名、登录名或单位）")
+    unit = django_filters.NumberFilter(field_name="unit_id", label="帮扶单位ID")
+    unit_id = django_filters.NumberFilter(field_name="unit_id", label="帮扶单位ID")
+    role = django_filters.MultipleChoiceFilter(choices=Role.choices, method="filter_role", label="今日在岗的角色")
+    county = django_filters.CharFilter(method="filter_place", label="县级代码（在该县有在岗角色）")
+    county_id = django_filters.NumberFilter(method="filter_place", label="县ID（在该县有在岗角色）")
+    township = django_filters.CharFilter(method="filter_place", label="乡镇代码（在该乡镇有在岗角色）")
+    township_id = django_filters.NumberFilter(method="filter_place", label="乡镇ID（在该乡镇有在岗角色）")
+    village = django_filters.CharFilter(method="filter_place", label="村代码（在该村有在岗角色）")
+    village_id = django_filters.NumberFilter(method="filter_place", label="村ID（在该村有在岗角色）")
+
+    class Meta:
+        model = Cadre
+        fields: list[str] = []
+
+    def _roles(self):
+        return RoleAssignment.objects.filter(_active_q(), cadre_id=OuterRef("pk"))
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(name__icontains=word) | Q(user__username__icontains=word) | Q(unit__name__icontains=word)
+            )
+        return queryset
+
+    def filter_role(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        return queryset.filter(Exists(self._roles().filter(role__in=value))) if value else queryset
+
+    def filter_place(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        level, _, suffix = name.partition("_")
+        return queryset.filter(Exists(self._roles().filter(_assignment_place_q(level, "id" if suffix else "code", value))))
+
+
+class HouseholdAssignmentFilterSet(ActiveFilterMixin):
+    q = django_filters.CharFilter(method="filter_q", label="搜索（帮扶责任人姓名或户编号）")
+    household = django_filters.NumberFilter(field_name="household_id", label="户ID")
+    household_id = django_filters.NumberFilter(field_name="household_id", label="户ID")
+    cadre = django_filters.NumberFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
+    cadre_id = django_filters.NumberFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
+    county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
+    county_id = django_filters.NumberFilter(field_name="household__village__county_id", label="县ID")
+    township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
+    township_id = django_filters.NumberFilter(field_name="household__village__township_id", label="乡镇ID")
+    village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
+    village_id = django_filters.NumberFilter(field_name="household__village_id", label="村ID")
+
+    class Meta:
+        model = HouseholdAssignment
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for word in value.split():
+            queryset = queryset.filter(Q(cadre__name__icontains=word) | Q(household__household_number__contains=word))
+        return queryset
