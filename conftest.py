@@ -37,12 +37,21 @@ def require_services():
 
 
 @pytest.fixture
-def staff_user(django_user_model):
-    """A county clerk of 栾川县 with the household permissions (roles and jurisdiction come in issue 4)."""
-    from django.contrib.auth.models import Permission
+def city_admin(django_user_model):
+    """The city's administrator (a superuser): the actor who grants the first roles."""
+    return django_user_model.objects.create_superuser(username="luoyang_admin", password="x")
 
-    user = django_user_model.objects.create_user(username="luanchuan_clerk", password="x", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label__in=["households", "villages", "assessments"])
-    )
+
+@pytest.fixture
+def staff_user(django_user_model, city_admin):
+    """A county clerk of 栾川县: a cadre with the county_staff role there (granted through the services)."""
+    from assistance.choices import Role
+    from assistance.models import Cadre
+    from assistance.services import role_assign
+    from tests.factories import CountyFactory
+
+    user = django_user_model.objects.create_user(username="luanchuan_clerk", password="x")
+    cadre = Cadre.objects.create(user=user, name="栾川县扶贫办王科员", position="科员")
+    role_assign(actor=city_admin, cadre=cadre, role=Role.COUNTY_STAFF, county=CountyFactory(code="410324"))
+    user.refresh_from_db()
     return user

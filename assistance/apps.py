@@ -14,4 +14,6 @@ class AssistanceConfig(AppConfig):
         from assistance import jurisdiction, roles
 
         jurisdiction._register_core()
-        post_migrate.connect(roles.sync_role_groups, sender=self, dispatch_uid="assistance.sync_role_groups")
+        # No sender: run after every app's migrate, so that the permissions of apps listed after this one
+        # (assessments) exist when the groups are rebuilt; the sync is idempotent.
+        post_migrate.connect(roles.sync_role_groups, dispatch_uid="assistance.sync_role_groups")

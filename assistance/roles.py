@@ -23,6 +23,11 @@ VIEW_REGISTRY = [
     "assistance.view_roleassignment",
     "assistance.view_householdassignment",
     "assistance.view_unit",
+    "procedures.view_application",
+    "procedures.view_step",
+    "procedures.view_objection",
+    "procedures.view_signature",
+    "procedures.view_alert",
 ]
 EDIT_HOUSEHOLD_FILE = [
     "households.add_household",

@@ -1,8 +1,11 @@
-"""Back office for the household file (建档立卡, DOMAIN.md §2) for county staff.
+"""Back office for the household file (建档立卡, DOMAIN.md §2) for county and township staff.
 
 Households are edited on one page with their members and yearly incomes; the rules across members (exactly
 one active head, an ID number only once) are checked by the member formset before anything is written.
-Resident ID numbers and phone numbers are shown masked in every list (§8); see PersonalDataAdminMixin.
+Every admin here is restricted to the user's jurisdiction (``ScopedAdminMixin``). Resident ID numbers and
+phone numbers are shown masked in every list and to anyone without the permission (§8); see
+PersonalDataAdminMixin. The household page shows the exit assessments (§4), and the household list filters
+by them and recomputes them on demand.
 """
 
 from __future__ import annotations
@@ -12,34 +15,51 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
+from assessments.admin import (
+    HouseholdEligibleFilter,
+    HouseholdFailingCriterionFilter,
+    assessment_year,
+    recompute_now,
+    render_assessments,
+)
+from assessments.models import Assessment
+from assessments.services import current_assessment_year
+from assistance.admin_scoping import ScopedAdminMixin
 from households import choices
+from households import personal_data as personal_data_rules
 from households.filtersets import household_search
 from households.idcard import mask_id_number, mask_phone
-from households.models import Household, IncomeRecord, Member
+from households.models import Household, IncomeRecord, Member, PersonalDataAccess
+from households.selectors import household_history
 from villages.admin import geography_filters
 
 # ---------------------------------------------------------------------------------------------------------
 # Personal data (§8)
 
+#: The personal fields of the household file and how each is masked.
+PERSONAL_MASKS: dict[str, Callable[[str], str]] = {"id_number": mask_id_number, "phone": mask_phone}
+MASKED_HELP_TEXT = "号码已部分隐去；如需更正，请输入完整号码，不改动则保持原号码。"
+
 
 def personal_data(*, description: str, mask: Callable[[str], str]):
-    """Declare an admin column that returns a raw ID or phone number; it is shown through ``mask`` unless
-    ``PersonalDataAdminMixin.may_view_personal_data`` allows the full value for the request's user.
+    """Declare an admin list column that returns a raw ID or phone number; it is always shown through
+    ``mask``: lists are masked for everyone, full numbers appear only on one record's page.
 
     Masked columns are not sortable: ordering by a hidden number would reveal it (birth date order)."""
 
     def decorator(method):
         @functools.wraps(method)
-        def column(self, obj, reveal: bool = False) -> str:
-            value = method(self, obj) or ""
-            return value if reveal else mask(value)
+        def column(self, obj) -> str:
+            return mask(method(self, obj) or "")
 
         column.personal_data = True
         return admin.display(description=description)(column)
@@ -47,11 +67,51 @@ def personal_data(*, description: str, mask: Callable[[str], str]):
     return decorator
 
 
-class PersonalDataAdminMixin:
-    """Masks resident ID numbers and phone numbers (DOMAIN.md §8) in lists and read-only pages.
+class MaskedPersonalDataForm:
+    """Form mixin for a user who may edit a record but not see its personal data (township staff): the
+    personal fields show the masked number; submitting it unchanged keeps the stored number, typing a whole
+    new number replaces it. The masked value is the field's initial value, so an untouched field is not
+    counted as changed (no spurious history rows)."""
 
-    Whoever may edit a record sees the full number in its form field, since a masked value cannot be
-    corrected; everyone else sees ``410324********1234`` unless ``may_view_personal_data`` says otherwise.
+    personal_masks: dict[str, Callable[[str], str]] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, mask in self.personal_masks.items():
+            if name in self.fields:
+                self.initial[name] = mask(getattr(self.instance, name, "") or "")
+                self.fields[name].help_text = MASKED_HELP_TEXT
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for name, mask in self.personal_masks.items():
+            stored = getattr(self.instance, name, "") or ""
+            if name in self.fields and stored and cleaned_data.get(name) == mask(stored):
+                cleaned_data[name] = stored
+        return cleaned_data
+
+
+class MaskedHistoryContextHelper(HistoricalRecordContextHelper):
+    """The change history of simple-history with personal fields masked (for users without permission)."""
+
+    def __init__(self, model, historical_record, *, masks: dict[str, Callable[[str], str]]):
+        super().__init__(model, historical_record)
+        self.masks = masks
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        mask = self.masks.get(change.field)
+        return mask(str(value)) if mask and value else value
+
+
+class PersonalDataAdminMixin:
+    """Masks resident ID numbers and phone numbers (DOMAIN.md §8) in the admin.
+
+    - Lists are masked for everyone (a list would reveal hundreds of numbers at once).
+    - On one record's page, who may see personal data (``may_view_personal_data``) sees the full numbers,
+      and the page view is recorded (``record_reveal``); everyone else sees ``410324********1234``: as a
+      read-only value, or, if they may edit the record, in a masked form field (``MaskedPersonalDataForm``).
+    - The change history (simple-history pages) is masked the same way.
     """
 
     #: personal form field → admin method showing it masked, where the user cannot edit the record.
@@ -60,30 +120,11 @@ class PersonalDataAdminMixin:
     read_only_display: dict[str, str] = {}
 
     def may_view_personal_data(self, request) -> bool:
-        """The one place that decides who sees full ID and phone numbers outside an edit form.
+        """The one place that decides who sees full ID and phone numbers in the admin."""
+        return personal_data_rules.may_view_personal_data(request.user)
 
-        Nobody yet; the later permission issue replaces the body with
-        ``return request.user.has_perm("households.view_personal_data")``.
-        """
-        return False
-
-    def get_list_display(self, request):
-        list_display = super().get_list_display(request)
-        if not self.may_view_personal_data(request):
-            return list_display
-        return [self._revealed_column(name) for name in list_display]
-
-    def _revealed_column(self, name):
-        column = getattr(self, name, None) if isinstance(name, str) else None
-        if not getattr(column, "personal_data", False):
-            return name
-
-        def revealed(obj):
-            return column(obj, reveal=True)
-
-        revealed.__name__ = name  # the column's CSS class
-        revealed.short_description = column.short_description
-        return revealed
+    def personal_masks(self) -> dict[str, Callable[[str], str]]:
+        return {name: PERSONAL_MASKS[name] for name in self.masked_fields}
 
     def get_readonly_fields(self, request, obj=None):
         # Declared read-only so that the substitutes below are never taken for form fields.
@@ -107,6 +148,62 @@ class PersonalDataAdminMixin:
             return substitutes.get(field, field)
 
         return [(name, {**options, "fields": substitute(options["fields"])}) for name, options in fieldsets]
+
+    # --- editable forms for users without the permission -----------------------------------------
+
+    def _masking(self, request, form):
+        if not self.masked_fields or self.may_view_personal_data(request):
+            return form
+        return type(form)(form.__name__, (MaskedPersonalDataForm, form), {"personal_masks": self.personal_masks()})
+
+    def get_form(self, request, obj=None, **kwargs):
+        return self._masking(request, super().get_form(request, obj, **kwargs))
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = self._masking(request, formset.form)
+        return formset
+
+    # --- recording what was shown -------------------------------------------------------------------
+
+    def record_personal_data_shown(self, request, model, object_ids) -> None:
+        personal_data_rules.record_reveal(
+            user=request.user,
+            channel=PersonalDataAccess.Channel.ADMIN,
+            model=model._meta.model_name,
+            object_ids=[pk for pk in object_ids if pk is not None],
+            path=request.get_full_path(),
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        response = super().render_change_form(request, context, add, change, form_url, obj)
+        if obj is not None and self.may_view_personal_data(request):
+            if self.masked_fields:
+                self.record_personal_data_shown(request, self.model, [obj.pk])
+            for inline in context.get("inline_admin_formsets", ()):
+                if getattr(inline.opts, "masked_fields", None):
+                    ids = [form.instance.pk for form in inline.formset.forms]
+                    self.record_personal_data_shown(request, inline.formset.model, ids)
+        return response
+
+    # --- change history -----------------------------------------------------------------------------
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        if not self.masked_fields or self.may_view_personal_data(request):
+            return super().get_historical_record_context_helper(request, historical_record)
+        return MaskedHistoryContextHelper(self.model, historical_record, masks=self.personal_masks())
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if self.masked_fields and self.may_view_personal_data(request):
+            self.record_personal_data_shown(request, self.model, [self.model._meta.pk.to_python(unquote(object_id))])
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if self.masked_fields and self.may_view_personal_data(request):
+            self.record_personal_data_shown(request, self.model, [self.model._meta.pk.to_python(unquote(object_id))])
+        return response
 
 
 def household_link(household: Household) -> str:
@@ -177,7 +274,7 @@ class MemberInlineFormSet(BaseInlineFormSet):
         return members
 
 
-class MemberInline(PersonalDataAdminMixin, admin.TabularInline):
+class MemberInline(ScopedAdminMixin, PersonalDataAdminMixin, admin.TabularInline):
     model = Member
     formset = MemberInlineFormSet
     fields = (
@@ -212,7 +309,7 @@ class MemberInline(PersonalDataAdminMixin, admin.TabularInline):
         return mask_id_number(obj.id_number)
 
 
-class IncomeRecordInline(admin.TabularInline):
+class IncomeRecordInline(ScopedAdminMixin, admin.TabularInline):
     model = IncomeRecord
     extra = 0
     fields = ("year", *IncomeRecord.AMOUNT_FIELDS, "net_income_yuan")
@@ -224,8 +321,37 @@ class IncomeRecordInline(admin.TabularInline):
         return obj.net_income if obj.pk else "-"
 
 
+# The household's history page lists its members' and incomes' latest changes up to this many.
+HISTORY_RELATED_LIMIT = 200
+HISTORY_ACTIONS = {"created": "新增", "changed": "修改", "deleted": "删除"}
+
+
+def related_history_rows(entries) -> list[dict]:
+    """``households.selectors.household_history`` entries (already masked for the user) as table rows with
+    Chinese field names."""
+    labels = {
+        model._meta.verbose_name: {field.attname: field.verbose_name for field in model._meta.concrete_fields}
+        for model in (Member, IncomeRecord)
+    }
+    return [
+        {
+            "entry": entry,
+            "action": HISTORY_ACTIONS.get(entry.action, entry.action),
+            "changes": [
+                {
+                    "field": labels.get(entry.model, {}).get(change.field, change.field),
+                    "old": "" if change.old is None else change.old,
+                    "new": "" if change.new is None else change.new,
+                }
+                for change in entry.changes
+            ],
+        }
+        for entry in entries
+    ]
+
+
 @admin.register(Household)
-class HouseholdAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
+class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmin):
     inlines = (MemberInline, IncomeRecordInline)
     list_display = (
         "household_number",
@@ -235,20 +361,30 @@ class HouseholdAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
         "head_name",
         "head_id_number",
         "status",
+        "eligible_now",
         "attribute",
         "primary_cause",
     )
     list_select_related = ("village__township", "village__county")
-    list_filter = (*geography_filters("village"), "status", "attribute", "primary_cause")
+    list_filter = (
+        *geography_filters("village"),
+        "status",
+        HouseholdEligibleFilter,
+        HouseholdFailingCriterionFilter,
+        "attribute",
+        "primary_cause",
+    )
+    actions = (recompute_now,)
     # Declared for the search box and autocomplete; the search itself is household_search (no duplicates).
     search_fields = ("household_number", "members__name", "members__id_number")
     search_help_text = "按户编号、家庭成员姓名或身份证号搜索（身份证号可只输入后几位）"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT over the whole register on every filtered page
     autocomplete_fields = ("village",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "assessment_summary")
     masked_fields = {"phone": "phone_masked"}
     read_only_display = {"other_causes": "other_causes_display"}
+    object_history_template = "admin/households/household/object_history.html"
     fieldsets = (
         (
             "基本信息",
@@ -267,6 +403,7 @@ class HouseholdAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
                 )
             },
         ),
+        ("退出评估（两不愁三保障）", {"fields": ("assessment_summary",)}),
         ("两不愁", {"fields": ("food_secure", "clothing_secure")}),
         (
             "住房与饮水",
@@ -286,7 +423,9 @@ class HouseholdAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
     )
 
     def get_queryset(self, request):
-        return with_head(super().get_queryset(request))
+        # Head and current-year verdict of every listed household in the list's own query.
+        current = Assessment.objects.filter(household_id=OuterRef("pk"), year=assessment_year(request), is_current=True)
+        return with_head(super().get_queryset(request)).annotate(eligible_now=Subquery(current.values("eligible")[:1]))
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "other_causes":
@@ -301,6 +440,32 @@ class HouseholdAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return household_search(queryset, search_term), False
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The household's own history (simple-history), then the changes of its members and incomes."""
+        household = self.get_object(request, unquote(object_id))
+        entries = [
+            entry
+            for entry in household_history(user=request.user, household=household)
+            if entry.model != Household._meta.verbose_name
+        ]
+        context = {
+            "related_changes": related_history_rows(entries[:HISTORY_RELATED_LIMIT]),
+            "related_changes_total": len(entries),
+            "related_changes_limit": HISTORY_RELATED_LIMIT,
+        }
+        return super().history_view(request, object_id, {**context, **(extra_context or {})})
+
+    @admin.display(description="达到退出标准", boolean=True)
+    def eligible_now(self, obj: Household) -> bool | None:
+        return obj.eligible_now
+
+    @admin.display(description="退出评估")
+    def assessment_summary(self, obj: Household) -> str:
+        if obj.pk is None:
+            return "保存后自动评估。"
+        assessments = list(Assessment.objects.filter(household=obj, is_current=True))
+        return render_assessments(assessments, current_year=current_assessment_year())
 
     @admin.display(description="乡（镇、街道）", ordering="village__township__code")
     def township(self, obj: Household):
@@ -333,7 +498,7 @@ class HouseholdAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
+class MemberAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmin):
     """Search and review members across households. Members are added and changed on their household's
     page only, where the rules across members are checked, so this list is read-only."""
 
@@ -404,7 +569,7 @@ class MemberAdmin(PersonalDataAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(IncomeRecord)
-class IncomeRecordAdmin(SimpleHistoryAdmin):
+class IncomeRecordAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("household_display", "year", "net_income_yuan", "transfer_income_yuan", "business_expenses")
     list_select_related = ("household",)
     list_filter = ("year", *geography_filters("household__village"))
@@ -433,3 +598,25 @@ class IncomeRecordAdmin(SimpleHistoryAdmin):
     @admin.display(description="转移性收入（元）")
     def transfer_income_yuan(self, obj: IncomeRecord):
         return obj.transfer_income if obj.pk else "-"
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The record of every time full ID or phone numbers were shown (§8): read-only, for city-wide users."""
+
+    list_display = ("accessed_at", "user", "channel", "model", "object_count", "path")
+    list_filter = ("channel", "model")
+    search_fields = ("user__username", "path")
+    search_help_text = "按用户名或请求地址搜索"
+    date_hierarchy = "accessed_at"
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

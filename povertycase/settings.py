@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "households",
     "assistance",
     "assessments",
+    "procedures",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.nightly_recompute",
         "schedule": crontab(hour=2, minute=0),
     },
+    "daily-procedure-alerts": {
+        "task": "procedures.tasks.daily_procedure_alerts",
+        "schedule": crontab(hour=6, minute=30),  # after the nightly recompute, before office hours
+    },
 }
 
 # --- Exit standards (DOMAIN.md §4, §6; configurable) -------------------------------------------------
@@ -166,6 +171,11 @@ COUNTY_EXIT_MAX_INCIDENCE = env_decimal("COUNTY_EXIT_MAX_INCIDENCE", "0.02")
 COUNTY_EXIT_MIN_VILLAGES_EXITED = env_decimal("COUNTY_EXIT_MIN_VILLAGES_EXITED", "0.90")
 COUNTY_EXIT_MAX_ERROR_RATE_PERCENT = env_decimal("COUNTY_EXIT_MAX_ERROR_RATE_PERCENT", "2")
 COUNTY_EXIT_MIN_RECOGNITION_PERCENT = env_decimal("COUNTY_EXIT_MIN_RECOGNITION_PERCENT", "90")
+
+# --- Procedures (DOMAIN.md §5; configurable) ---------------------------------------------------------------
+NOTICE_PERIOD_DAYS = env_int("NOTICE_PERIOD_DAYS", 7)
+# An application waiting on one step longer than this is listed for its supervisors.
+STALLED_STEP_DAYS = env_int("STALLED_STEP_DAYS", 15)
 
 # --- Tests ---------------------------------------------------------------------------------------
 # CI sets REQUIRE_SERVICES=1: tests that need PostgreSQL or Redis then fail instead of skipping.

@@ -7,18 +7,20 @@ from urllib.parse import urlencode
 
 import pytest
 from django import forms
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assessments.models import PovertyLine
+from assistance.choices import Role
+from assistance.models import Cadre
+from assistance.services import role_assign
 from households import choices
-from households.admin import HouseholdAdmin
+from households.admin import HouseholdAdmin, MemberInline
 from households.filtersets import HouseholdFilterSet
 from households.idcard import mask_id_number
-from households.models import Household, IncomeRecord, Member
+from households.models import Household, IncomeRecord, Member, PersonalDataAccess
 from tests.factories import (
     CountyFactory,
     HouseholdFactory,
@@ -52,6 +54,15 @@ def _fast_password_hashing(settings):
 def clerk_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def supervisor(django_user_model, city_admin):
+    """A city-wide supervisor: sees everything, may change nothing, may not see personal data."""
+    user = django_user_model.objects.create_user(username="luoyang_supervisor")
+    cadre = Cadre.objects.create(user=user, name="市督查组赵督查")
+    role_assign(actor=city_admin, cadre=cadre, role=Role.SUPERVISOR)
+    return user
 
 
 @pytest.fixture
@@ -133,10 +144,21 @@ def test_household_list_names_village_township_and_county(clerk_client, family):
     assert "栾川县" in content
 
 
-def test_revealing_personal_data_is_decided_in_one_place(clerk_client, family, monkeypatch):
-    monkeypatch.setattr(HouseholdAdmin, "may_view_personal_data", lambda self, request: True)
+def test_household_list_stays_masked_even_for_who_may_see_personal_data(clerk_client, staff_user, family):
+    assert staff_user.has_perm("households.view_personal_data")
     content = clerk_client.get(HOUSEHOLD_LIST).content.decode()
-    assert HEAD_ID in content
+    assert mask_id_number(HEAD_ID) in content
+    assert HEAD_ID not in content
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_revealing_personal_data_is_decided_in_one_place(clerk_client, family, monkeypatch):
+    household, _, _ = family
+    monkeypatch.setattr(HouseholdAdmin, "may_view_personal_data", lambda self, request: False)
+    monkeypatch.setattr(MemberInline, "may_view_personal_data", lambda self, request: False)
+    content = clerk_client.get(change_url(household)).content.decode()
+    assert HEAD_ID not in content
+    assert mask_id_number(HEAD_ID) in content
 
 
 @pytest.mark.parametrize(
@@ -241,14 +263,24 @@ def test_member_list_masks_id_numbers_and_links_to_the_household(clerk_client, f
     assert change_url(household) in content
 
 
-def test_member_page_is_read_only_and_masked(clerk_client, family):
+def test_member_page_is_read_only_and_masked(client, supervisor, family):
     _, _, spouse = family
-    response = clerk_client.get(reverse("admin:households_member_change", args=[spouse.pk]))
+    client.force_login(supervisor)
+    response = client.get(reverse("admin:households_member_change", args=[spouse.pk]))
     content = response.content.decode()
     assert response.status_code == 200
     assert "李秀英" in content
     assert mask_id_number(SPOUSE_ID) in content
     assert SPOUSE_ID not in content
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_member_page_shows_the_whole_number_to_the_clerk_and_records_it(clerk_client, staff_user, family):
+    _, _, spouse = family
+    response = clerk_client.get(reverse("admin:households_member_change", args=[spouse.pk]))
+    assert SPOUSE_ID in response.content.decode()
+    access = PersonalDataAccess.objects.get()
+    assert (access.user, access.channel, access.model, access.object_ids) == (staff_user, "admin", "member", [spouse.pk])
     assert clerk_client.get(reverse("admin:households_member_add")).status_code == 403
 
 
@@ -277,13 +309,9 @@ def test_household_page_shows_members_and_incomes_to_the_clerk(clerk_client, fam
         assert title in content
 
 
-def test_household_page_masks_id_numbers_for_a_reader_who_cannot_edit(client, django_user_model, family):
+def test_household_page_masks_id_numbers_for_a_reader_who_cannot_edit(client, supervisor, family):
     household, _, _ = family
-    reader = django_user_model.objects.create_user(username="songxian_supervisor", is_staff=True)
-    reader.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="households", codename__startswith="view_")
-    )
-    client.force_login(reader)
+    client.force_login(supervisor)
 
     content = client.get(change_url(household)).content.decode()
 
@@ -478,16 +506,17 @@ def test_poverty_line_list_filters_by_kind_and_verified(clerk_client):
     assert lines and all(line.verified for line in lines)
 
 
-def test_mark_verified_action_records_the_clerk(clerk_client, staff_user):
+def test_mark_verified_action_records_the_city_admin(client, city_admin):
+    client.force_login(city_admin)
     line = PovertyLine.objects.create(year=2018, kind="poverty", region_code="41", region_name="河南省", amount=3535)
-    response = clerk_client.post(
+    response = client.post(
         reverse("admin:assessments_povertyline_changelist"),
         {"action": "mark_verified", "_selected_action": [line.pk]},
         follow=True,
     )
     line.refresh_from_db()
     assert line.verified
-    assert line.history.latest().history_user == staff_user
+    assert line.history.latest().history_user == city_admin
     assert "已将1条标准标记为已核实" in response.content.decode()
 
 

@@ -155,9 +155,12 @@ def geography_filters(village_path: str) -> tuple[type[GeographyListFilter], ...
 # Exit checks (DOMAIN.md §6)
 
 
-def render_exit_check(check: ExitCheck, *, population_label: str = "户籍人口") -> str:
+def render_exit_check(check: ExitCheck, *, verdict_label: str = "") -> str:
+    """The incidence of ``check`` and, given a ``verdict_label`` (出列, 摘帽), whether the place may exit and
+    every condition still missing."""
     return render_to_string(
-        "admin/villages/exit_check.html", {"check": check, "population_label": population_label}
+        "admin/villages/exit_check.html",
+        {"check": check, "show_verdict": bool(verdict_label), "verdict_label": verdict_label},
     )
 
 
@@ -230,7 +233,7 @@ class CountyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def exit_check(self, obj: County) -> str:
         if not obj.pk:
             return "保存后显示"
-        return render_exit_check(county_exit_check(obj))
+        return render_exit_check(county_exit_check(obj), verdict_label="摘帽")
 
 
 @admin.register(Township)
@@ -325,4 +328,4 @@ class VillageAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def exit_check(self, obj: Village) -> str:
         if not obj.pk:
             return "保存后显示"
-        return render_exit_check(village_exit_check(obj))
+        return render_exit_check(village_exit_check(obj), verdict_label="出列")

@@ -11,6 +11,9 @@ from villages.api.serializers import FullCleanWriteMixin
 
 
 class PovertyLineSerializer(FullCleanWriteMixin, serializers.ModelSerializer):
+    # Declared without min_value so that the model's own message (标准须大于0元。) reaches the user.
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="标准（元/人·年），须大于0")
+
     class Meta:
         model = PovertyLine
         fields = ("id", "year", "kind", "region_code", "region_name", "amount", "source", "verified")

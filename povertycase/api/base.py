@@ -54,6 +54,9 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # DRF ≥ 3.16 reports a nested list's errors as {index: errors}
+                flat.update(flatten_errors(value, f"{prefix}[{key}]"))
+                continue
             key = "non_field_errors" if key == "__all__" else str(key)
             name = key if not prefix else (f"{prefix}.{key}" if key != "non_field_errors" else prefix)
             flat.update(flatten_errors(value, name))

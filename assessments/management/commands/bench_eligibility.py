@@ -71,7 +71,9 @@ class Command(BaseCommand):
     def handle(self, *args, households: int, year: int, seed: int, changed_share: float, **options) -> None:
         if Household.objects.count() < households:
             self.stdout.write(f"生成 {households} 户演示数据…")
-            call_command("generate_demo_data", households=households, seed=seed, reset=True, stdout=self.stdout)
+            call_command(
+                "generate_demo_data", households=households, seed=seed, reset=True, assess=False, stdout=self.stdout
+            )
         total = services.assessable_count(year=year)
         self.stdout.write(f"数据库: {connection.vendor}; {year}年待评估 {total} 户")
 

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ProceduresConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "procedures"
+    verbose_name = "识别与退出"
+
+    def ready(self) -> None:
+        from assistance.jurisdiction import register_scope
+        from procedures.models import Alert, Application, Objection, Signature, Step
+
+        register_scope(Application, village="household__village", household="household")
+        register_scope(Alert, village="household__village", household="household")
+        for model in (Step, Objection, Signature):
+            register_scope(model, village="application__household__village", household="application__household")
