@@ -7,11 +7,12 @@ from django.db.models import Q, QuerySet
 
 from assessments.models import Assessment, LineKind, PovertyLine
 from assessments.rules import CRITERIA
+from villages.filtersets import IdFilter, YearFilter
 
 
 class PovertyLineFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索（地区名称、地区代码或来源）")
-    year = django_filters.NumberFilter(label="年度")
+    year = YearFilter(label="年度")
     kind = django_filters.ChoiceFilter(choices=LineKind.choices, label="类别")
     region_code = django_filters.CharFilter(label="适用地区代码（空为全国）")
     verified = django_filters.BooleanFilter(label="已核实")
@@ -32,9 +33,9 @@ class AssessmentFilterSet(django_filters.FilterSet):
     """Assessments are append-only (a recompute adds a row): without ``is_current`` or ``all=true`` only the
     current row of each household and year is listed."""
 
-    household = django_filters.NumberFilter(field_name="household_id", label="户ID")
-    household_id = django_filters.NumberFilter(field_name="household_id", label="户ID")
-    year = django_filters.NumberFilter(label="评估年度")
+    household = IdFilter(field_name="household_id", label="户ID")
+    household_id = IdFilter(field_name="household_id", label="户ID")
+    year = YearFilter(label="评估年度")
     eligible = django_filters.BooleanFilter(label="达到退出标准")
     failing = django_filters.ChoiceFilter(
         method="filter_failing", choices=[(c, c) for c in CRITERIA], label="未达标指标"
@@ -42,11 +43,11 @@ class AssessmentFilterSet(django_filters.FilterSet):
     is_current = django_filters.BooleanFilter(label="最新结果（默认只列最新结果）")
     all = django_filters.BooleanFilter(method="filter_all", label="包括历次评估（不限最新结果）")
     county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
-    county_id = django_filters.NumberFilter(field_name="household__village__county_id", label="县ID")
+    county_id = IdFilter(field_name="household__village__county_id", label="县ID")
     township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
-    township_id = django_filters.NumberFilter(field_name="household__village__township_id", label="乡镇ID")
+    township_id = IdFilter(field_name="household__village__township_id", label="乡镇ID")
     village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
-    village_id = django_filters.NumberFilter(field_name="household__village_id", label="村ID")
+    village_id = IdFilter(field_name="household__village_id", label="村ID")
 
     class Meta:
         model = Assessment

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 # Bump whenever a rule's outcome can change: stored with every assessment, and part of its fingerprint,
 # so that a new version recomputes every household.
-RULES_VERSION = "2026.11.1"
+RULES_VERSION = "2026.11.2"
 
 CRITERIA = ("income", "food", "clothing", "education", "medical", "housing", "water")
 CRITERION_LABELS = {
@@ -147,7 +147,18 @@ def per_capita(net_income: Decimal, size: int) -> Decimal:
 
 
 def _yuan(amount: Decimal) -> str:
-    return f"{amount:,.2f}元"
+    """Money in a message: rounded half-up to the fen first (the monitoring line 1.5 × line can have three
+    decimals; ``format`` alone would round half-even), no negative zero, thousands separated: "1,234.50元".
+    The SQL batch path (batch_sql.py) writes the same text with ``to_char``, which rounds half away from zero."""
+    rounded = amount.quantize(FEN, rounding=ROUND_HALF_UP)
+    if rounded.is_zero():
+        rounded = abs(rounded)  # -0.004 → "0.00", as PostgreSQL writes it (its numeric has no negative zero)
+    return f"{rounded:,.2f}元"
+
+
+def fragile_income_percent(settings: RuleSettings) -> str:
+    """How far above the line income is still fragile, as written in the warning: 1.10 → "10%"."""
+    return f"{(settings.fragile_income_factor - 1):.0%}"
 
 
 def income_criterion(facts: HouseholdYearFacts, members: tuple[MemberFacts, ...]) -> CriterionResult:
@@ -265,7 +276,7 @@ def assess_household_year(facts: HouseholdYearFacts, settings: RuleSettings | No
             warnings.append(
                 RuleWarning(
                     "fragile_income",
-                    f"人均纯收入{_yuan(pc)}高于扶贫标准{_yuan(line)}不足{(settings.fragile_income_factor - 1):.0%}。",
+                    f"人均纯收入{_yuan(pc)}高于扶贫标准{_yuan(line)}不足{fragile_income_percent(settings)}。",
                 )
             )
         if net > 0 and facts.income.transfer_income > net * settings.transfer_share:

@@ -8,6 +8,7 @@ differs from the current assessment's: running a recompute twice writes nothing 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assessments import rules
@@ -23,8 +24,9 @@ from assessments.models import Assessment, LineKind, PovertyLine
 from households.choices import HouseholdStatus
 from households.models import ZERO, Household, IncomeRecord, Member
 
-# Keyset page size of the batch path. Measured on 2 cores / PostgreSQL 15 with demo data (3.5 members per
-# household): 2,000 households per page keeps each page's transaction well under a second.
+# Keyset page size of the Python batch path (SQLite; PostgreSQL uses batch_sql.PAGE_SIZE). Measured on
+# 2 cores / PostgreSQL 15 with demo data (3.2 members per household): 2,000 households per page keeps each
+# page's transaction well under a second.
 BATCH_SIZE = 2000
 
 HOUSEHOLD_COLUMNS = (
@@ -130,10 +132,108 @@ def facts_from_rows(
     )
 
 
-def fingerprint(facts: rules.HouseholdYearFacts, rule_config: rules.RuleSettings) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr((rules.RULES_VERSION, rule_config, facts)).encode())
-    return digest.hexdigest()
+# --- the fingerprint: one canonical text of the raw inputs, written identically by Python and by SQL --------
+#
+# fingerprint = md5 (hex) of
+#     header # household columns # poverty line # income amounts # members
+# header = rules version | year | rule settings (built in Python, a parameter of the SQL);
+# household = HOUSEHOLD_COLUMNS values; income = IncomeRecord.AMOUNT_FIELDS values (all empty without a
+# record); members = every member (not only the year's), ordered by id, MEMBER_COLUMNS values, joined by ';'.
+# Fields are joined by '|' and written by kind: NULL → '', bool → t/f, date → YYYY-MM-DD, money → 1234.50
+# (numeric(…,2)::text), int → digits, text as is, a name as '<length>:<name>' (so that a '|' or ';' in a
+# name cannot shift the fields). ``canonical_text`` writes it in Python, the ``*_CANONICAL_SQL`` expressions
+# below in SQL (used by batch_sql.py): change the two columns of ``_CANONICAL_WRITERS`` together; the
+# property test compares the fingerprints stored by both paths.
+CANONICAL_KINDS = {
+    "id": "int",
+    "household_id": "int",
+    "status": "text",
+    "food_secure": "bool",
+    "clothing_secure": "bool",
+    "house_safety_grade": "text",
+    "relocated": "bool",
+    "water_quantity_ok": "bool",
+    "water_quality_ok": "bool",
+    "water_convenient": "bool",
+    "water_guaranteed": "bool",
+    "village__code": "text",
+    "name": "name",
+    "birth_date": "date",
+    "health": "text",
+    "school_status": "text",
+    "medical_insurance": "bool",
+    "serious_illness_insurance": "bool",
+    "is_active": "bool",
+    "left_on": "date",
+    **dict.fromkeys(IncomeRecord.AMOUNT_FIELDS, "money"),
+    "poverty_line": "money",
+}
+_CANONICAL_WRITERS = {  # kind: (Python writer of a non-null value, SQL expression of a column {c})
+    "int": (str, "coalesce({c}::text, '')"),
+    "text": (str, "coalesce({c}::text, '')"),
+    "name": (lambda v: f"{len(v)}:{v}", "coalesce(char_length({c}) || ':' || {c}, '')"),
+    "bool": (lambda v: "t" if v else "f", "CASE WHEN {c} THEN 't' WHEN NOT {c} THEN 'f' ELSE '' END"),
+    "date": (dt.date.isoformat, "coalesce(to_char({c}, 'YYYY-MM-DD'), '')"),
+    "money": (lambda v: f"{v:.2f}", "coalesce({c}::text, '')"),  # the columns are numeric(…, 2)
+}
+
+
+def _canonical(column: str, value) -> str:
+    return "" if value is None else _CANONICAL_WRITERS[CANONICAL_KINDS[column]][0](value)
+
+
+def _canonical_sql(columns: Iterable[str], expressions: dict[str, str]) -> str:
+    return " || '|' || ".join(
+        _CANONICAL_WRITERS[CANONICAL_KINDS[c]][1].format(c=expressions[c]) for c in columns
+    )
+
+
+def fingerprint_header(year: int, rule_config: rules.RuleSettings) -> str:
+    return f"{rules.RULES_VERSION}|{year}|{rule_config!r}"
+
+
+def canonical_text(
+    *, year: int, line: Decimal | None, household: dict, members: list[dict], income: dict | None, rule_config
+) -> str:
+    return "#".join(
+        (
+            fingerprint_header(year, rule_config),
+            "|".join(_canonical(c, household[c]) for c in HOUSEHOLD_COLUMNS),
+            _canonical("poverty_line", line),
+            "|".join(_canonical(c, income[c] if income else None) for c in IncomeRecord.AMOUNT_FIELDS),
+            ";".join(
+                "|".join(_canonical(c, m[c]) for c in MEMBER_COLUMNS) for m in sorted(members, key=lambda m: m["id"])
+            ),
+        )
+    )
+
+
+# The same text in SQL over households_household h, villages_village v, households_incomerecord i (LEFT
+# JOIN), households_member m and the line (an expression given by batch_sql.py).
+HOUSEHOLD_CANONICAL_SQL = _canonical_sql(
+    HOUSEHOLD_COLUMNS, {c: "v.code" if c == "village__code" else f"h.{c}" for c in HOUSEHOLD_COLUMNS}
+)
+INCOME_CANONICAL_SQL = _canonical_sql(IncomeRecord.AMOUNT_FIELDS, {c: f"i.{c}" for c in IncomeRecord.AMOUNT_FIELDS})
+MEMBER_CANONICAL_SQL = _canonical_sql(MEMBER_COLUMNS, {c: f"m.{c}" for c in MEMBER_COLUMNS})
+
+
+def poverty_line_canonical_sql(expression: str) -> str:
+    return _canonical_sql(["poverty_line"], {"poverty_line": expression})
+
+
+def canonical_text_sql(*, header: str, household: str, line: str, income: str, members: str) -> str:
+    """SQL joining the parts like ``canonical_text`` (``members`` may be NULL: no member rows)."""
+    return f"{header} || '#' || {household} || '#' || {line} || '#' || {income} || '#' || coalesce({members}, '')"
+
+
+def fingerprint(
+    *, year: int, line: Decimal | None, household: dict, members: list[dict], income: dict | None, rule_config
+) -> str:
+    """md5 of ``canonical_text``: equal inputs (and rules) give an equal fingerprint, so nothing is rewritten."""
+    text = canonical_text(
+        year=year, line=line, household=household, members=members, income=income, rule_config=rule_config
+    )
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def _assessment_row(household_id: int, result: rules.AssessmentResult, print_: str, now) -> Assessment:
@@ -223,7 +323,20 @@ def _assessable(year: int):
 
 
 def assess_households(*, household_ids: list[int], year: int) -> RecomputeSummary:
-    """The batch path: assess the given households for ``year`` with three queries, store what changed."""
+    """The batch path: assess the given households for ``year`` and store what changed.
+
+    On PostgreSQL the exit standard is evaluated and written in SQL (``batch_sql``), a translation of the
+    pure rules checked against them by the property test; elsewhere (SQLite) with three queries and the
+    pure rules in Python (``assess_households_python``)."""
+    if connection.vendor == "postgresql":
+        from assessments import batch_sql  # imports this module
+
+        return batch_sql.assess_households(household_ids=household_ids, year=year)
+    return assess_households_python(household_ids=household_ids, year=year)
+
+
+def assess_households_python(*, household_ids: list[int], year: int) -> RecomputeSummary:
+    """The batch path in Python: three queries, the pure rules per household, store what changed."""
     rule_config = rule_settings()
     lines = _year_lines(year)
     households = list(_assessable(year).filter(id__in=household_ids).values(*HOUSEHOLD_COLUMNS))
@@ -235,39 +348,51 @@ def assess_households(*, household_ids: list[int], year: int) -> RecomputeSummar
         row["household_id"]: row
         for row in IncomeRecord.objects.filter(household_id__in=ids, year=year).values(*INCOME_COLUMNS)
     }
-    computed: dict[int, tuple[rules.AssessmentResult, str]] = {}
-    for household in households:
-        facts = facts_from_rows(
+    computed = {
+        household["id"]: assess_rows(
             year=year,
             line=line_for_code(lines, household["village__code"]),
             household=household,
             members=members.get(household["id"], []),
             income=incomes.get(household["id"]),
+            rule_config=rule_config,
         )
-        computed[household["id"]] = (rules.assess_household_year(facts, rule_config), fingerprint(facts, rule_config))
+        for household in households
+    }
     return _store(year, computed)
 
 
-def household_year_facts(*, household: Household, year: int) -> rules.HouseholdYearFacts:
-    """The single-household path's facts: the same columns, read for one household."""
+def assess_rows(
+    *, year: int, line: Decimal | None, household: dict, members: list[dict], income: dict | None, rule_config
+) -> tuple[rules.AssessmentResult, str]:
+    """The pure rules' result and the fingerprint for one household's rows."""
+    rows = {"year": year, "line": line, "household": household, "members": members, "income": income}
+    facts = facts_from_rows(**rows)
+    return rules.assess_household_year(facts, rule_config), fingerprint(**rows, rule_config=rule_config)
+
+
+def household_year_rows(*, household: Household, year: int) -> dict:
+    """The single-household path's rows: the same columns as the batch path, read for one household."""
     row = Household.objects.filter(pk=household.pk).values(*HOUSEHOLD_COLUMNS).get()
-    members = list(Member.objects.filter(household_id=household.pk).values(*MEMBER_COLUMNS))
-    income = IncomeRecord.objects.filter(household_id=household.pk, year=year).values(*INCOME_COLUMNS).first()
-    return facts_from_rows(
-        year=year,
-        line=line_for_code(_year_lines(year), row["village__code"]),
-        household=row,
-        members=members,
-        income=income,
-    )
+    return {
+        "year": year,
+        "line": line_for_code(_year_lines(year), row["village__code"]),
+        "household": row,
+        "members": list(Member.objects.filter(household_id=household.pk).values(*MEMBER_COLUMNS)),
+        "income": IncomeRecord.objects.filter(household_id=household.pk, year=year).values(*INCOME_COLUMNS).first(),
+    }
+
+
+def household_year_facts(*, household: Household, year: int) -> rules.HouseholdYearFacts:
+    """The single-household path's facts."""
+    return facts_from_rows(**household_year_rows(household=household, year=year))
 
 
 def household_assess(*, household: Household, year: int) -> Assessment:
-    """Assess one household for one year now and return its current assessment (written only if changed)."""
-    rule_config = rule_settings()
-    facts = household_year_facts(household=household, year=year)
-    result = rules.assess_household_year(facts, rule_config)
-    _store(year, {household.pk: (result, fingerprint(facts, rule_config))})
+    """Assess one household for one year now, with the pure rules in Python (the specification, on every
+    database), and return its current assessment (written only if changed)."""
+    rows = household_year_rows(household=household, year=year)
+    _store(year, {household.pk: assess_rows(**rows, rule_config=rule_settings())})
     return Assessment.objects.get(household=household, year=year, is_current=True)
 
 
@@ -280,8 +405,18 @@ def household_assessment_years(*, household_id: int) -> list[int]:
     return sorted(years)
 
 
-def keyset_pages(*, year: int, county_code: str | None = None, size: int = BATCH_SIZE) -> Iterator[list[int]]:
+def page_size() -> int:
+    """Households per batch page on this database: larger pages for the SQL path (see ``batch_sql.PAGE_SIZE``)."""
+    if connection.vendor == "postgresql":
+        from assessments import batch_sql
+
+        return batch_sql.PAGE_SIZE
+    return BATCH_SIZE
+
+
+def keyset_pages(*, year: int, county_code: str | None = None, size: int | None = None) -> Iterator[list[int]]:
     """Household ids to assess for ``year``, in pages ordered by id (``id > last``, never OFFSET)."""
+    size = size or page_size()
     queryset = _assessable(year)
     if county_code:
         queryset = queryset.filter(village__county__code=county_code)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from assistance.choices import Role, UnitLevel
 from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
+from villages.filtersets import IdFilter
 
 
 def _active_q(prefix: str = "") -> Q:
@@ -22,8 +23,10 @@ def _active_q(prefix: str = "") -> Q:
 def _assignment_place_q(level: str, lookup: str, value) -> Q:
     """Role assignments placed at or under a place: a county covers its townships' and villages' roles."""
     if level == "county":
-        return Q(**{f"county__{lookup}": value}) | Q(**{f"township__county__{lookup}": value}) | Q(
-            **{f"village__county__{lookup}": value}
+        return (
+            Q(**{f"county__{lookup}": value})
+            | Q(**{f"township__county__{lookup}": value})
+            | Q(**{f"village__county__{lookup}": value})
         )
     if level == "township":
         return Q(**{f"township__{lookup}": value}) | Q(**{f"village__township__{lookup}": value})
@@ -48,15 +51,15 @@ class UnitFilterSet(django_filters.FilterSet):
 
 class RoleAssignmentFilterSet(ActiveFilterMixin):
     q = django_filters.CharFilter(field_name="cadre__name", lookup_expr="icontains", label="搜索（干部姓名）")
-    cadre = django_filters.NumberFilter(field_name="cadre_id", label="干部ID")
-    cadre_id = django_filters.NumberFilter(field_name="cadre_id", label="干部ID")
+    cadre = IdFilter(field_name="cadre_id", label="干部ID")
+    cadre_id = IdFilter(field_name="cadre_id", label="干部ID")
     role = django_filters.MultipleChoiceFilter(choices=Role.choices, label="角色")
     county = django_filters.CharFilter(method="filter_place", label="县级代码（含所属乡镇、村的角色）")
-    county_id = django_filters.NumberFilter(method="filter_place", label="县ID（含所属乡镇、村的角色）")
+    county_id = IdFilter(method="filter_place", label="县ID（含所属乡镇、村的角色）")
     township = django_filters.CharFilter(method="filter_place", label="乡镇代码（含所属村的角色）")
-    township_id = django_filters.NumberFilter(method="filter_place", label="乡镇ID（含所属村的角色）")
+    township_id = IdFilter(method="filter_place", label="乡镇ID（含所属村的角色）")
     village = django_filters.CharFilter(method="filter_place", label="村代码")
-    village_id = django_filters.NumberFilter(method="filter_place", label="村ID")
+    village_id = IdFilter(method="filter_place", label="村ID")
 
     class Meta:
         model = RoleAssignment
@@ -71,15 +74,15 @@ class CadreFilterSet(django_filters.FilterSet):
     """Cadres by name, unit, and by the roles they hold today (and where)."""
 
     q = django_filters.CharFilter(method="filter_q", label="搜索（姓名、登录名或单位）")
-    unit = django_filters.NumberFilter(field_name="unit_id", label="帮扶单位ID")
-    unit_id = django_filters.NumberFilter(field_name="unit_id", label="帮扶单位ID")
+    unit = IdFilter(field_name="unit_id", label="帮扶单位ID")
+    unit_id = IdFilter(field_name="unit_id", label="帮扶单位ID")
     role = django_filters.MultipleChoiceFilter(choices=Role.choices, method="filter_role", label="今日在岗的角色")
     county = django_filters.CharFilter(method="filter_place", label="县级代码（在该县有在岗角色）")
-    county_id = django_filters.NumberFilter(method="filter_place", label="县ID（在该县有在岗角色）")
+    county_id = IdFilter(method="filter_place", label="县ID（在该县有在岗角色）")
     township = django_filters.CharFilter(method="filter_place", label="乡镇代码（在该乡镇有在岗角色）")
-    township_id = django_filters.NumberFilter(method="filter_place", label="乡镇ID（在该乡镇有在岗角色）")
+    township_id = IdFilter(method="filter_place", label="乡镇ID（在该乡镇有在岗角色）")
     village = django_filters.CharFilter(method="filter_place", label="村代码（在该村有在岗角色）")
-    village_id = django_filters.NumberFilter(method="filter_place", label="村ID（在该村有在岗角色）")
+    village_id = IdFilter(method="filter_place", label="村ID（在该村有在岗角色）")
 
     class Meta:
         model = Cadre
@@ -100,21 +103,23 @@ class CadreFilterSet(django_filters.FilterSet):
 
     def filter_place(self, queryset: QuerySet, name: str, value) -> QuerySet:
         level, _, suffix = name.partition("_")
-        return queryset.filter(Exists(self._roles().filter(_assignment_place_q(level, "id" if suffix else "code", value))))
+        return queryset.filter(
+            Exists(self._roles().filter(_assignment_place_q(level, "id" if suffix else "code", value)))
+        )
 
 
 class HouseholdAssignmentFilterSet(ActiveFilterMixin):
     q = django_filters.CharFilter(method="filter_q", label="搜索（帮扶责任人姓名或户编号）")
-    household = django_filters.NumberFilter(field_name="household_id", label="户ID")
-    household_id = django_filters.NumberFilter(field_name="household_id", label="户ID")
-    cadre = django_filters.NumberFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
-    cadre_id = django_filters.NumberFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
+    household = IdFilter(field_name="household_id", label="户ID")
+    household_id = IdFilter(field_name="household_id", label="户ID")
+    cadre = IdFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
+    cadre_id = IdFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
     county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
-    county_id = django_filters.NumberFilter(field_name="household__village__county_id", label="县ID")
+    county_id = IdFilter(field_name="household__village__county_id", label="县ID")
     township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
-    township_id = django_filters.NumberFilter(field_name="household__village__township_id", label="乡镇ID")
+    township_id = IdFilter(field_name="household__village__township_id", label="乡镇ID")
     village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
-    village_id = django_filters.NumberFilter(field_name="household__village_id", label="村ID")
+    village_id = IdFilter(field_name="household__village_id", label="村ID")
 
     class Meta:
         model = HouseholdAssignment

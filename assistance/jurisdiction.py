@@ -209,7 +209,16 @@ def _cadre_q(user, j: Jurisdiction) -> Q:
 
 def _register_core() -> None:
     from assessments.models import Assessment
-    from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
+    from assistance.models import (
+        Cadre,
+        HouseholdAssignment,
+        HouseholdMeasure,
+        LoanEvent,
+        MicroLoan,
+        RoleAssignment,
+        Unit,
+        Visit,
+    )
     from households.models import Household, IncomeRecord, Member
 
     register_scope(Village, village="", household=None)
@@ -219,6 +228,9 @@ def _register_core() -> None:
     register_scope(Assessment, village="household__village", household="household")
     register_scope(HouseholdAssignment, village="household__village", household="household")
     register_scope_function(RoleAssignment, _role_assignment_q)
+    for model in (HouseholdMeasure, Visit, MicroLoan):
+        register_scope(model, village="household__village", household="household")
+    register_scope(LoanEvent, village="loan__household__village", household="loan__household")
     register_scope_function(Cadre, _cadre_q)
     # Units (帮扶单位) are not bound to a place: every user with a role may see them all.
     register_scope_function(Unit, lambda user, j: Q() if not j.is_empty else Q(pk__in=[]))

@@ -11,12 +11,22 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from assistance.choices import Role, UnitLevel
+from assistance.choices import (
+    BorrowerKind,
+    LoanEventKind,
+    LoanStatus,
+    MeasureCategory,
+    MeasureStatus,
+    Role,
+    UnitLevel,
+    WarningLevel,
+)
 from villages.models import County, Township, Village
 
 # Which place each role is bound to. None: no place (supervisors may be city-wide; helpers are bound to
@@ -175,3 +185,174 @@ class HouseholdAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cadre} → {self.household}"
+
+
+# National policy (DOMAIN.md §7), not configurable: up to 50,000 yuan, up to 36 months, borrower aged 18–65.
+LOAN_MAX_AMOUNT = 50_000
+LOAN_MAX_TERM_MONTHS = 36
+LOAN_BORROWER_AGES = (18, 65)
+
+
+def months_after(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (the last day of the month when that day does not exist)."""
+    import calendar
+
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class HouseholdMeasure(models.Model):
+    """An assistance measure applied to a household in a year (帮扶措施, DOMAIN.md §7)."""
+
+    household = models.ForeignKey(
+        "households.Household", on_delete=models.CASCADE, related_name="measures", verbose_name="贫困户"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    category = models.CharField("措施类别", max_length=20, choices=MeasureCategory.choices)
+    description = models.CharField("措施内容", max_length=300)
+    amount = models.DecimalField(
+        "金额（元）",
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0, message="金额不能为负数。")],
+    )
+    status = models.CharField("状态", max_length=16, choices=MeasureStatus.choices, default=MeasureStatus.PLANNED)
+    cadre = models.ForeignKey(
+        Cadre, on_delete=models.PROTECT, null=True, blank=True, related_name="measures", verbose_name="责任人"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "帮扶措施"
+        verbose_name_plural = "帮扶措施"
+        ordering = ["household_id", "-year", "category"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0),
+                name="measure_amount_not_negative",
+                violation_error_message="金额不能为负数。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}年 {self.get_category_display()}：{self.description}"
+
+
+def validate_photo_size(photo) -> None:
+    limit = settings.VISIT_PHOTO_MAX_BYTES
+    if photo and photo.size > limit:
+        raise ValidationError(f"照片不能超过{limit // (1024 * 1024)}MB，当前为{photo.size / 1024 / 1024:.1f}MB。")
+
+
+class Visit(models.Model):
+    """A visit to a household (走访记录), the helper's work log; it may update the two-no-worries facts."""
+
+    household = models.ForeignKey(
+        "households.Household", on_delete=models.CASCADE, related_name="visits", verbose_name="贫困户"
+    )
+    cadre = models.ForeignKey(Cadre, on_delete=models.PROTECT, related_name="visits", verbose_name="走访人")
+    visited_on = models.DateField("走访日期")
+    purpose = models.CharField("走访目的", max_length=200)
+    findings = models.TextField("走访情况")
+    problems = models.TextField("存在问题", blank=True)
+    follow_up = models.TextField("下一步措施", blank=True)
+    photo = models.ImageField("照片", upload_to="visits/%Y/%m/", blank=True, validators=[validate_photo_size])
+    food_secure = models.BooleanField("核实：不愁吃", null=True, blank=True)
+    clothing_secure = models.BooleanField("核实：不愁穿", null=True, blank=True)
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "走访记录"
+        verbose_name_plural = "走访记录"
+        ordering = ["-visited_on", "-id"]
+        indexes = [models.Index(fields=["household", "-visited_on"], name="visit_household_date")]
+
+    def __str__(self) -> str:
+        return f"{self.visited_on} {self.cadre} 走访 {self.household}"
+
+    def clean(self) -> None:
+        if self.visited_on and self.visited_on > timezone.localdate():
+            raise ValidationError({"visited_on": "走访日期不能晚于今天。"})
+        if not (self.findings or "").strip():
+            raise ValidationError({"findings": "请填写走访情况。"})
+
+
+class MicroLoan(models.Model):
+    """A poverty-alleviation micro-loan (扶贫小额信贷, DOMAIN.md §7)."""
+
+    household = models.ForeignKey(
+        "households.Household", on_delete=models.PROTECT, related_name="loans", verbose_name="贫困户"
+    )
+    borrower = models.ForeignKey(
+        "households.Member", on_delete=models.PROTECT, related_name="loans", verbose_name="借款人"
+    )
+    borrower_kind = models.CharField(
+        "使用方式", max_length=16, choices=BorrowerKind.choices, default=BorrowerKind.HOUSEHOLD
+    )
+    enterprise_name = models.CharField("带贫企业", max_length=100, blank=True)
+    bank = models.CharField("贷款银行", max_length=100)
+    amount = models.DecimalField("贷款金额（元）", max_digits=10, decimal_places=2)
+    issued_on = models.DateField("发放日期")
+    term_months = models.PositiveSmallIntegerField("期限（月）")
+    maturity_date = models.DateField("到期日期", editable=False)
+    interest_rate = models.DecimalField("年利率（%）", max_digits=5, decimal_places=2)
+    subsidy_rate = models.DecimalField("贴息比例（%）", max_digits=5, decimal_places=2, default=100)
+    status = models.CharField("状态", max_length=16, choices=LoanStatus.choices, default=LoanStatus.ACTIVE)
+    warning_level = models.CharField(
+        "到期预警", max_length=8, choices=WarningLevel.choices, default=WarningLevel.GREEN, db_index=True
+    )
+    repaid_on = models.DateField("还清日期", null=True, blank=True)
+    reward_amount = models.DecimalField("按期还款奖励（元）", max_digits=10, decimal_places=2, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "扶贫小额信贷"
+        verbose_name_plural = "扶贫小额信贷"
+        ordering = ["maturity_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(amount__lte=LOAN_MAX_AMOUNT),
+                name="loan_amount_up_to_50000",
+                violation_error_message="扶贫小额信贷金额须大于0且不超过5万元。",
+            ),
+            models.CheckConstraint(
+                condition=Q(term_months__gte=1) & Q(term_months__lte=LOAN_MAX_TERM_MONTHS),
+                name="loan_term_up_to_36_months",
+                violation_error_message="扶贫小额信贷期限为1至36个月。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.bank} {self.amount}元"
+
+
+class LoanEvent(models.Model):
+    """Repayment, extension (展期) or renewal without repaying principal (无还本续贷) of a micro-loan."""
+
+    loan = models.ForeignKey(MicroLoan, on_delete=models.PROTECT, related_name="events", verbose_name="贷款")
+    kind = models.CharField("类别", max_length=16, choices=LoanEventKind.choices)
+    happened_on = models.DateField("日期")
+    amount = models.DecimalField(
+        "金额（元）", max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    new_maturity_date = models.DateField("新到期日期", null=True, blank=True)
+    comment = models.CharField("说明", max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="记录人"
+    )
+    recorded_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "贷款事项"
+        verbose_name_plural = "贷款事项"
+        ordering = ["loan_id", "happened_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.happened_on}"

@@ -23,11 +23,25 @@ VIEW_REGISTRY = [
     "assistance.view_roleassignment",
     "assistance.view_householdassignment",
     "assistance.view_unit",
+    "assistance.view_householdmeasure",
+    "assistance.view_visit",
+    "assistance.view_microloan",
+    "assistance.view_loanevent",
     "procedures.view_application",
     "procedures.view_step",
     "procedures.view_objection",
     "procedures.view_signature",
     "procedures.view_alert",
+]
+FIELD_WORK = [
+    "assistance.add_visit",
+    "assistance.add_householdmeasure",
+    "assistance.change_householdmeasure",
+]
+LOANS = [
+    "assistance.add_microloan",
+    "assistance.change_microloan",
+    "assistance.add_loanevent",
 ]
 EDIT_HOUSEHOLD_FILE = [
     "households.add_household",
@@ -42,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.COUNTY_STAFF: [
         *VIEW_REGISTRY,
         *EDIT_HOUSEHOLD_FILE,
+        *FIELD_WORK,
+        *LOANS,
         "households.delete_member",
         "households.delete_incomerecord",
         "households.view_personal_data",
@@ -58,11 +74,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.TOWNSHIP_STAFF: [
         *VIEW_REGISTRY,
         *EDIT_HOUSEHOLD_FILE,
+        *FIELD_WORK,
+        *LOANS,
         "assistance.add_householdassignment",
         "assistance.change_householdassignment",
     ],
-    Role.FIRST_SECRETARY: [*VIEW_REGISTRY, *EDIT_HOUSEHOLD_FILE],
-    Role.WORK_TEAM: [*VIEW_REGISTRY, *EDIT_HOUSEHOLD_FILE],
+    Role.FIRST_SECRETARY: [*VIEW_REGISTRY, *EDIT_HOUSEHOLD_FILE, *FIELD_WORK],
+    Role.WORK_TEAM: [*VIEW_REGISTRY, *EDIT_HOUSEHOLD_FILE, *FIELD_WORK],
     Role.VILLAGE_LEADER: [*VIEW_REGISTRY],
     Role.HELPER: [
         *VIEW_REGISTRY,
@@ -70,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "households.change_member",
         "households.add_incomerecord",
         "households.change_incomerecord",
+        "assistance.add_visit",
     ],
     Role.SUPERVISOR: [*VIEW_REGISTRY],
 }

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
-from assistance.choices import Role
+from assistance.choices import BorrowerKind, LoanEventKind, LoanStatus, Role, WarningLevel
 from assistance.jurisdiction import forget_jurisdiction, in_scope, jurisdiction_for
-from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
+from assistance.models import (
+    LOAN_BORROWER_AGES,
+    LOAN_MAX_AMOUNT,
+    LOAN_MAX_TERM_MONTHS,
+    Cadre,
+    HouseholdAssignment,
+    HouseholdMeasure,
+    LoanEvent,
+    MicroLoan,
+    RoleAssignment,
+    Unit,
+    Visit,
+    months_after,
+)
 from assistance.roles import sync_user_groups
 from households.models import Household
 
@@ -143,3 +159,238 @@ def household_assign_helper(
     _save(assignment, actor=actor)
     forget_jurisdiction(cadre.user)
     return assignment
+
+
+# --- Measures, visits, micro-loans (DOMAIN.md §7) ------------------------------------------------------------
+
+
+def _check_household_writable(actor, household: Household) -> None:
+    if not in_scope(actor, household):
+        raise Http404("该户不在您的辖区内。")
+
+
+@transaction.atomic
+def measure_save(*, actor, household: Household, measure: HouseholdMeasure | None = None, **fields) -> HouseholdMeasure:
+    """Create or update an assistance measure of a household."""
+    _check_household_writable(actor, household)
+    measure = measure or HouseholdMeasure(household=household)
+    for name, value in fields.items():
+        setattr(measure, name, value)
+    if measure.cadre_id and not in_scope(actor, measure.cadre):
+        raise ValidationError({"cadre": "责任人不在您的辖区内。"})
+    _save(measure, actor=actor)
+    return measure
+
+
+@transaction.atomic
+def visit_log(
+    *,
+    actor,
+    household: Household,
+    cadre: Cadre,
+    visited_on: dt.date,
+    purpose: str,
+    findings: str,
+    problems: str = "",
+    follow_up: str = "",
+    photo=None,
+    food_secure: bool | None = None,
+    clothing_secure: bool | None = None,
+) -> Visit:
+    """Log a visit (走访记录). If the visit assessed 不愁吃/不愁穿, the household's facts are updated in the same
+    transaction (with history), which recomputes its eligibility after commit."""
+    _check_household_writable(actor, household)
+    visit = Visit(
+        household=household,
+        cadre=cadre,
+        visited_on=visited_on,
+        purpose=(purpose or "").strip(),
+        findings=(findings or "").strip(),
+        problems=(problems or "").strip(),
+        follow_up=(follow_up or "").strip(),
+        food_secure=food_secure,
+        clothing_secure=clothing_secure,
+    )
+    if photo:
+        visit.photo = photo
+    _save(visit, actor=actor)
+    changes = {}
+    if food_secure is not None and food_secure != household.food_secure:
+        changes["food_secure"] = food_secure
+    if clothing_secure is not None and clothing_secure != household.clothing_secure:
+        changes["clothing_secure"] = clothing_secure
+    if changes:
+        from households.services import household_update
+
+        household_update(user=actor, household=household, **changes)
+    return visit
+
+
+def loan_warning_level(*, maturity_date: dt.date, today: dt.date, status: str) -> str:
+    """Maturity warning (DOMAIN.md §7): green > 90 days, blue 31–90, yellow 8–30, red ≤ 7 or overdue."""
+    if status == LoanStatus.OVERDUE:
+        return WarningLevel.RED
+    days = (maturity_date - today).days
+    if days <= settings.LOAN_WARNING_RED_DAYS:
+        return WarningLevel.RED
+    if days <= settings.LOAN_WARNING_YELLOW_DAYS:
+        return WarningLevel.YELLOW
+    if days <= settings.LOAN_WARNING_BLUE_DAYS:
+        return WarningLevel.BLUE
+    return WarningLevel.GREEN
+
+
+@transaction.atomic
+def loan_issue(
+    *,
+    actor,
+    household: Household,
+    borrower,
+    bank: str,
+    amount,
+    issued_on: dt.date,
+    term_months: int,
+    interest_rate,
+    subsidy_rate=100,
+    borrower_kind: str = BorrowerKind.HOUSEHOLD,
+    enterprise_name: str = "",
+) -> MicroLoan:
+    """Record a micro-loan: at most 50,000 yuan and 36 months, borrower an active member aged 18–65 (§7)."""
+    _check_household_writable(actor, household)
+    errors: dict[str, str] = {}
+    try:
+        amount = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        errors["amount"] = "贷款金额须为数字。"
+    else:
+        if amount <= 0 or amount > LOAN_MAX_AMOUNT:
+            errors["amount"] = f"扶贫小额信贷金额须大于0且不超过{LOAN_MAX_AMOUNT:,}元，当前为{amount:,.2f}元。"
+    if not isinstance(term_months, int) or not 1 <= term_months <= LOAN_MAX_TERM_MONTHS:
+        errors["term_months"] = f"扶贫小额信贷期限为1至{LOAN_MAX_TERM_MONTHS}个月，当前为{term_months}个月。"
+    if borrower.household_id != household.pk or not borrower.is_active:
+        errors["borrower"] = "借款人须为本户在户成员。"
+    elif issued_on:
+        age = borrower.age_on(issued_on)
+        low, high = LOAN_BORROWER_AGES
+        if not low <= age <= high:
+            errors["borrower"] = f"借款人须年满{low}周岁且不超过{high}周岁，{borrower.name}发放时{age}岁。"
+    if borrower_kind == BorrowerKind.ENTERPRISE and not (enterprise_name or "").strip():
+        errors["enterprise_name"] = "户贷企用须填写带贫企业名称。"
+    if issued_on and issued_on > timezone.localdate():
+        errors["issued_on"] = "发放日期不能晚于今天。"
+    if errors:
+        raise ValidationError(errors)
+    maturity = months_after(issued_on, term_months)
+    loan = MicroLoan(
+        household=household,
+        borrower=borrower,
+        bank=bank,
+        amount=amount,
+        issued_on=issued_on,
+        term_months=term_months,
+        maturity_date=maturity,
+        interest_rate=interest_rate,
+        subsidy_rate=subsidy_rate,
+        borrower_kind=borrower_kind,
+        enterprise_name=(enterprise_name or "").strip(),
+        warning_level=loan_warning_level(maturity_date=maturity, today=timezone.localdate(), status=LoanStatus.ACTIVE),
+    )
+    _save(loan, actor=actor)
+    return loan
+
+
+def loan_reward(*, loan: MicroLoan) -> Decimal:
+    """On-time repayment reward (§7): 2% of the amount to a household, 5% to an enterprise (带贫主体)."""
+    percent = (
+        settings.LOAN_REWARD_ENTERPRISE_PERCENT
+        if loan.borrower_kind == BorrowerKind.ENTERPRISE
+        else settings.LOAN_REWARD_HOUSEHOLD_PERCENT
+    )
+    return (loan.amount * Decimal(percent) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@transaction.atomic
+def loan_record_event(
+    *,
+    actor,
+    loan: MicroLoan,
+    kind: str,
+    happened_on: dt.date,
+    amount=0,
+    new_maturity_date: dt.date | None = None,
+    comment: str = "",
+) -> LoanEvent:
+    """Repayment (还款; repaid in full on or before maturity earns the reward), extension (展期, a later
+    maturity date) or renewal without repaying principal (无还本续贷, a new term from the old maturity)."""
+    loan = MicroLoan.objects.select_for_update().get(pk=loan.pk)
+    _check_household_writable(actor, loan.household)
+    if loan.status == LoanStatus.REPAID:
+        raise ValidationError({"kind": "该笔贷款已还清，不能再记录事项。"})
+    if happened_on and happened_on > timezone.localdate():
+        raise ValidationError({"happened_on": "日期不能晚于今天。"})
+    amount = Decimal(str(amount or 0))
+    event = LoanEvent(
+        loan=loan,
+        kind=kind,
+        happened_on=happened_on,
+        amount=amount,
+        new_maturity_date=new_maturity_date,
+        comment=comment,
+        recorded_by=actor,
+    )
+    if kind == LoanEventKind.REPAYMENT:
+        if amount <= 0:
+            raise ValidationError({"amount": "还款金额须大于0。"})
+        repaid = sum(loan.events.filter(kind=LoanEventKind.REPAYMENT).values_list("amount", flat=True), Decimal(0))
+        if repaid + amount > loan.amount:
+            raise ValidationError({"amount": f"累计还款{repaid + amount:,.2f}元超过贷款金额{loan.amount:,.2f}元。"})
+        if repaid + amount == loan.amount:
+            loan.status = LoanStatus.REPAID
+            loan.repaid_on = happened_on
+            loan.reward_amount = loan_reward(loan=loan) if happened_on <= loan.maturity_date else Decimal("0.00")
+    elif kind in (LoanEventKind.EXTENSION, LoanEventKind.RENEWAL):
+        if kind == LoanEventKind.RENEWAL:
+            new_maturity_date = new_maturity_date or months_after(loan.maturity_date, loan.term_months)
+        if not new_maturity_date or new_maturity_date <= loan.maturity_date:
+            raise ValidationError({"new_maturity_date": "新到期日期须晚于原到期日期。"})
+        total_months = (
+            (new_maturity_date.year - loan.issued_on.year) * 12 + new_maturity_date.month - loan.issued_on.month
+        )
+        if kind == LoanEventKind.EXTENSION and total_months > LOAN_MAX_TERM_MONTHS + 12:
+            raise ValidationError({"new_maturity_date": "展期后总期限过长（展期一般不超过原期限），请核对。"})
+        event.new_maturity_date = new_maturity_date
+        loan.maturity_date = new_maturity_date
+        loan.status = LoanStatus.EXTENDED if kind == LoanEventKind.EXTENSION else LoanStatus.RENEWED
+    else:
+        raise ValidationError({"kind": "未知的贷款事项类别。"})
+    event.full_clean()
+    event.save()
+    loan.warning_level = (
+        loan.warning_level
+        if loan.status == LoanStatus.REPAID
+        else loan_warning_level(maturity_date=loan.maturity_date, today=timezone.localdate(), status=loan.status)
+    )
+    _save(loan, actor=actor)
+    return event
+
+
+def loans_refresh_warnings(*, today: dt.date | None = None) -> int:
+    """Recompute every open loan's warning level (and mark loans past maturity overdue); the daily job.
+    Returns how many loans changed. Idempotent."""
+    today = today or timezone.localdate()
+    changed = []
+    open_loans = MicroLoan.objects.exclude(status=LoanStatus.REPAID).only(
+        "id", "maturity_date", "status", "warning_level"
+    )
+    for loan in open_loans.iterator(chunk_size=2000):
+        status = LoanStatus.OVERDUE if loan.maturity_date < today else loan.status
+        level = loan_warning_level(maturity_date=loan.maturity_date, today=today, status=status)
+        if (status, level) != (loan.status, loan.warning_level):
+            loan.status, loan.warning_level = status, level
+            changed.append(loan)
+    with transaction.atomic():
+        MicroLoan.objects.bulk_update(changed, ["status", "warning_level"], batch_size=1000)
+        # bulk_update bypasses save(): write the history rows explicitly (GUIDE.md).
+        if changed:
+            MicroLoan.history.bulk_history_create(changed, update=True, default_change_reason="每日到期预警")
+    return len(changed)

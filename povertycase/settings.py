@@ -156,6 +156,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.nightly_recompute",
         "schedule": crontab(hour=2, minute=0),
     },
+    "daily-loan-warnings": {
+        "task": "assistance.tasks.daily_loan_warnings",
+        "schedule": crontab(hour=1, minute=0),
+    },
     "daily-procedure-alerts": {
         "task": "procedures.tasks.daily_procedure_alerts",
         "schedule": crontab(hour=6, minute=30),  # after the nightly recompute, before office hours
@@ -176,6 +180,17 @@ COUNTY_EXIT_MIN_RECOGNITION_PERCENT = env_decimal("COUNTY_EXIT_MIN_RECOGNITION_P
 NOTICE_PERIOD_DAYS = env_int("NOTICE_PERIOD_DAYS", 7)
 # An application waiting on one step longer than this is listed for its supervisors.
 STALLED_STEP_DAYS = env_int("STALLED_STEP_DAYS", 15)
+
+# --- Assistance (DOMAIN.md §7; configurable) ---------------------------------------------------------------
+VISIT_PHOTO_MAX_BYTES = env_int("VISIT_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+# Micro-loan maturity warning: green > 90 days to maturity, blue 31–90, yellow 8–30, red ≤ 7 or overdue.
+LOAN_WARNING_BLUE_DAYS = env_int("LOAN_WARNING_BLUE_DAYS", 90)
+LOAN_WARNING_YELLOW_DAYS = env_int("LOAN_WARNING_YELLOW_DAYS", 30)
+LOAN_WARNING_RED_DAYS = env_int("LOAN_WARNING_RED_DAYS", 7)
+LOAN_REWARD_HOUSEHOLD_PERCENT = env_decimal("LOAN_REWARD_HOUSEHOLD_PERCENT", "2")
+LOAN_REWARD_ENTERPRISE_PERCENT = env_decimal("LOAN_REWARD_ENTERPRISE_PERCENT", "5")
+# "九个一": an assigned household with no visit for this many days is a gap.
+VISIT_GAP_DAYS = env_int("VISIT_GAP_DAYS", 90)
 
 # --- Tests ---------------------------------------------------------------------------------------
 # CI sets REQUIRE_SERVICES=1: tests that need PostgreSQL or Redis then fail instead of skipping.

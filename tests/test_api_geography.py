@@ -263,6 +263,12 @@ def test_county_filters(world):
     assert names(client.get("/api/v1/counties/", {"code": "410324"})) == {"410324"}
 
 
+def test_out_of_range_id_filter_is_a_400_not_a_server_error(world):
+    response = world.client("supervisor").get("/api/v1/villages/", {"county_id": "99999999999999999999999"})
+    assert response.status_code == 400
+    assert "county_id" in response.data
+
+
 def test_filter_within_scope_does_not_reach_outside_it(world):
     assert names(world.client("county_staff").get("/api/v1/villages/", {"county": "410325"})) == set()
 
@@ -317,11 +323,12 @@ def test_village_update_errors_are_field_level_and_in_chinese(world):
     village = world.villages["V1"]
     response = world.client("county_staff").patch(
         f"/api/v1/villages/{village.pk}/",
-        {"registered_population": -5, "collective_income_yuan": "-1"},
+        {"registered_population": -5, "collective_income_yuan": "-1", "exit_year": 1999},
         format="json",
     )
     assert response.status_code == 400
-    assert set(response.data) == {"registered_population", "collective_income_yuan"}
+    assert set(response.data) == {"registered_population", "collective_income_yuan", "exit_year"}
+    assert "2013" in response.data["exit_year"][0]
     assert "0" in response.data["registered_population"][0]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in response.data["registered_population"][0])
     village.refresh_from_db()

@@ -7,9 +7,33 @@ Place filters come in two spellings, as for households: ``county_id``/``township
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from villages.models import County, Township, Village
+
+
+# Primary keys are 64-bit (BigAutoField): a larger number in a filter is a 400, not a database overflow.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A primary-key filter (``<fk>_id``): a whole number within the database's range."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class YearFilter(IdFilter):
+    """A calendar year (2014, 2020 …)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1900)
+        kwargs.setdefault("max_value", 2999)
+        super().__init__(*args, **kwargs)
 
 
 def place_search(queryset: QuerySet, text: str) -> QuerySet:
@@ -38,7 +62,7 @@ class CountyFilterSet(_PlaceSearchFilterSet):
 
 class TownshipFilterSet(_PlaceSearchFilterSet):
     county = django_filters.CharFilter(field_name="county__code", label="县级代码")
-    county_id = django_filters.NumberFilter(field_name="county_id", label="县ID")
+    county_id = IdFilter(field_name="county_id", label="县ID")
 
     class Meta:
         model = Township
@@ -47,12 +71,12 @@ class TownshipFilterSet(_PlaceSearchFilterSet):
 
 class VillageFilterSet(_PlaceSearchFilterSet):
     county = django_filters.CharFilter(field_name="county__code", label="县级代码")
-    county_id = django_filters.NumberFilter(field_name="county_id", label="县ID")
+    county_id = IdFilter(field_name="county_id", label="县ID")
     township = django_filters.CharFilter(field_name="township__code", label="乡镇代码")
-    township_id = django_filters.NumberFilter(field_name="township_id", label="乡镇ID")
+    township_id = IdFilter(field_name="township_id", label="乡镇ID")
     is_poverty_village = django_filters.BooleanFilter(label="建档立卡贫困村")
     exited = django_filters.BooleanFilter(field_name="exit_year", lookup_expr="isnull", exclude=True, label="已出列")
-    exit_year = django_filters.NumberFilter(label="出列年份")
+    exit_year = YearFilter(label="出列年份")
 
     class Meta:
         model = Village

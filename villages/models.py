@@ -123,6 +123,9 @@ class Village(models.Model):
     has_cultural_venue = models.BooleanField("综合性文化服务中心", default=False)
     has_clinic = models.BooleanField("标准化卫生室（有合格村医）", default=False)
     has_broadband = models.BooleanField("通宽带", default=False)
+    # "九个一" (DOMAIN.md §7): each poverty village has an exit plan and a public notice board.
+    has_exit_plan = models.BooleanField("有脱贫方案", default=False)
+    has_notice_board = models.BooleanField("有公示栏", default=False)
     collective_income_yuan = models.DecimalField(
         "村集体经济收入（元）",
         max_digits=14,

@@ -19,6 +19,7 @@ class PovertyLineSerializer(FullCleanWriteMixin, serializers.ModelSerializer):
         fields = ("id", "year", "kind", "region_code", "region_name", "amount", "source", "verified")
         # Uniqueness of (year, kind, region) is checked by full_clean with the model's Chinese message.
         validators: list = []
+        extra_kwargs = {"year": {"min_value": 2010, "max_value": 2100}}
 
 
 class AssessmentSerializer(serializers.ModelSerializer):

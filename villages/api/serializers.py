@@ -68,10 +68,15 @@ COUNTY_FIELDS = (
 )
 
 
+# Years of the campaign and after (SQLite would store any integer; PostgreSQL would overflow with a 500).
+YEAR_BOUNDS = {"min_value": 2013, "max_value": 2100}
+
+
 class CountySerializer(FullCleanWriteMixin, serializers.ModelSerializer):
     class Meta:
         model = County
         fields = COUNTY_FIELDS
+        extra_kwargs = {"exit_year": YEAR_BOUNDS}
 
 
 class CountyDetailSerializer(CountySerializer):
@@ -151,6 +156,7 @@ class VillageSerializer(FullCleanWriteMixin, serializers.ModelSerializer):
         model = Village
         fields = VILLAGE_FIELDS
         read_only_fields = ("county", *VILLAGE_FIXED_FIELDS)
+        extra_kwargs = {"exit_year": YEAR_BOUNDS, "registered_population": {"max_value": 2_147_483_647}}
 
     @extend_schema_field(ExitCheckSerializer)
     def get_exit_check(self, village: Village):
