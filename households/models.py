@@ -234,7 +234,7 @@ class Member(models.Model):
         except ValidationError as exc:
             super_errors: dict = {}
             try:
-                super().clean_fields(exclude=(exclude or set()) | {"gender", "birth_date", "id_number"})
+                super().clean_fields(exclude=set(exclude or ()) | {"gender", "birth_date", "id_number"})
             except ValidationError as field_exc:
                 super_errors = field_exc.error_dict
             super_errors["id_number"] = exc.error_list
@@ -359,3 +359,48 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.accessed_at:%Y-%m-%d %H:%M} {self.model}×{self.object_count}"
+
+
+class ImportJob(models.Model):
+    """One upload of a household-file workbook: its dry run, its report and, when clean, its commit."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "已上传"
+        VALIDATING = "validating", "校验中"
+        INVALID = "invalid", "校验未通过"
+        VALID = "valid", "校验通过，待导入"
+        COMMITTING = "committing", "导入中"
+        COMMITTED = "committed", "已导入"
+        FAILED = "failed", "导入失败"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="household_imports", verbose_name="导入人"
+    )
+    file = models.FileField("文件", upload_to="imports/%Y/%m/")
+    file_name = models.CharField("文件名", max_length=200)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    progress = models.PositiveSmallIntegerField("进度(%)", default=0)
+    errors = models.JSONField("错误", default=list, blank=True)
+    error_count = models.PositiveIntegerField("错误数", default=0)
+    households = models.PositiveIntegerField("户数", default=0)
+    members = models.PositiveIntegerField("成员数", default=0)
+    incomes = models.PositiveIntegerField("收入记录数", default=0)
+    households_created = models.PositiveIntegerField("新增户", default=0)
+    households_updated = models.PositiveIntegerField("更新户", default=0)
+    members_created = models.PositiveIntegerField("新增成员", default=0)
+    members_updated = models.PositiveIntegerField("更新成员", default=0)
+    incomes_created = models.PositiveIntegerField("新增收入记录", default=0)
+    incomes_updated = models.PositiveIntegerField("更新收入记录", default=0)
+    annotated_file = models.FileField("标注错误的文件", upload_to="imports/%Y/%m/", blank=True)
+    message = models.CharField("说明", max_length=300, blank=True)
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    validated_at = models.DateTimeField("校验完成时间", null=True, blank=True)
+    committed_at = models.DateTimeField("导入完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Excel导入"
+        verbose_name_plural = "Excel导入"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name}（{self.get_status_display()}）"
