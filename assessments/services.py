@@ -183,9 +183,7 @@ def _canonical(column: str, value) -> str:
 
 
 def _canonical_sql(columns: Iterable[str], expressions: dict[str, str]) -> str:
-    return " || '|' || ".join(
-        _CANONICAL_WRITERS[CANONICAL_KINDS[c]][1].format(c=expressions[c]) for c in columns
-    )
+    return " || '|' || ".join(_CANONICAL_WRITERS[CANONICAL_KINDS[c]][1].format(c=expressions[c]) for c in columns)
 
 
 def fingerprint_header(year: int, rule_config: rules.RuleSettings) -> str:

@@ -188,11 +188,12 @@ class HouseholdAssignmentForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["household"].queryset = admin_scope(self.user, Household.objects.all())
-        # Registered households run to the hundred thousand: searched, as on the household list.
+        # Registered households run to the hundred thousand: searched, as on the household list. The widget
+        # first: setting the queryset hands its choices to the widget.
         self.fields["household"].widget = AutocompleteSelect(
             HouseholdAssignment._meta.get_field("household"), self.admin_site
         )
+        self.fields["household"].queryset = admin_scope(self.user, Household.objects.all())
         helpers_now = RoleAssignment.objects.active_on().filter(cadre=OuterRef("pk"), role=Role.HELPER)
         self.fields["cadre"].queryset = admin_scope(self.user, Cadre.objects.filter(Exists(helpers_now)))
         self.fields["cadre"].help_text = "只列出当前有“帮扶责任人”角色的干部。"
@@ -288,8 +289,14 @@ class UnitAdmin(ScopedAdminMixin, admin.ModelAdmin):
 # Cadres, with their roles and helped households
 
 
+def place_label(assignment: RoleAssignment) -> str:
+    if assignment.place is not None:
+        return str(assignment.place)
+    return "按帮扶户分配" if assignment.role == Role.HELPER else "全市"
+
+
 def active_role_labels(assignments) -> str:
-    return "；".join(f"{a.get_role_display()}（{a.place or '全市'}）" for a in assignments) or "无在岗角色"
+    return "；".join(f"{a.get_role_display()}（{place_label(a)}）" for a in assignments) or "无在岗角色"
 
 
 class RoleAssignmentInline(ScopedAdminMixin, ReadOnlyChangeMixin, admin.TabularInline):
@@ -308,7 +315,7 @@ class RoleAssignmentInline(ScopedAdminMixin, ReadOnlyChangeMixin, admin.TabularI
 
     @admin.display(description="辖区")
     def place_display(self, obj: RoleAssignment) -> str:
-        return str(obj.place or "全市")
+        return place_label(obj)
 
 
 class HouseholdAssignmentInline(ScopedAdminMixin, ReadOnlyChangeMixin, admin.TabularInline):
@@ -424,7 +431,7 @@ class RoleAssignmentAdmin(ServiceAddMixin, ScopedAdminMixin, ReadOnlyChangeMixin
 
     @admin.display(description="辖区")
     def place_display(self, obj: RoleAssignment) -> str:
-        return str(obj.place or "全市")
+        return place_label(obj)
 
     @admin.action(description="结束所选角色（自今日起）", permissions=["end"])
     def end_roles(self, request, queryset) -> None:

@@ -76,9 +76,11 @@ def _compute(user) -> Jurisdiction:
     roles = frozenset(role for role, *_ in assignments)
     if any(role == Role.SUPERVISOR and not (c or t or v) for role, c, t, v in assignments):
         return Jurisdiction(everything=True, roles=roles)
-    county_ids = frozenset(c for _, c, _, _ in assignments if c)
-    township_ids = frozenset(t for _, _, t, _ in assignments if t)
-    village_ids = frozenset(v for _, _, _, v in assignments if v)
+    # A helper's place names the office managing them; their jurisdiction is their assigned households only.
+    placed = [(c, t, v) for role, c, t, v in assignments if role != Role.HELPER]
+    county_ids = frozenset(c for c, _, _ in placed if c)
+    township_ids = frozenset(t for _, t, _ in placed if t)
+    village_ids = frozenset(v for _, _, v in placed if v)
     household_ids: frozenset[int] = frozenset()
     if Role.HELPER in roles:
         household_ids = frozenset(

@@ -37,7 +37,9 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
     Role.FIRST_SECRETARY: ("village",),
     Role.WORK_TEAM: ("village",),
     Role.VILLAGE_LEADER: ("village",),
-    Role.HELPER: (),
+    # A helper's place (optional) is the office that manages them, so that county or township staff can create
+    # and see their helpers; it grants no jurisdiction: a helper sees only the households assigned to them.
+    Role.HELPER: ("county", "township", "village", "none"),
     Role.SUPERVISOR: ("county", "none"),
 }
 LEVEL_LABELS = {"county": "县", "township": "乡镇", "village": "村"}

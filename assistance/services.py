@@ -84,7 +84,10 @@ def role_assign(
 
 @transaction.atomic
 def role_end(*, actor, assignment: RoleAssignment, ends_on: dt.date | None = None) -> RoleAssignment:
+    assignment = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
     _check_place_in_scope(actor, assignment)
+    if assignment.ends_on is not None and assignment.ends_on <= timezone.localdate():
+        raise ValidationError({"ends_on": f"该角色已于{assignment.ends_on:%Y-%m-%d}结束。"})
     assignment.ends_on = ends_on or timezone.localdate()
     _save(assignment, actor=actor)
     sync_user_groups(assignment.cadre.user)

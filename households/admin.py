@@ -326,28 +326,36 @@ HISTORY_RELATED_LIMIT = 200
 HISTORY_ACTIONS = {"created": "新增", "changed": "修改", "deleted": "删除"}
 
 
+def _history_labels(model) -> dict[str, tuple[str, dict]]:
+    """attname → (verbose name, value → shown value) for the fields of ``model`` shown in a history."""
+    labels = {}
+    for field in model._meta.concrete_fields:
+        if field.attname == "household_id":
+            continue  # every row of a household's history belongs to it
+        shown = {str(value): str(label) for value, label in field.flatchoices}
+        if field.get_internal_type() == "BooleanField":
+            shown = {"True": "是", "False": "否"}
+        labels[field.attname] = (str(field.verbose_name), shown)
+    return labels
+
+
 def related_history_rows(entries) -> list[dict]:
     """``households.selectors.household_history`` entries (already masked for the user) as table rows with
-    Chinese field names."""
-    labels = {
-        model._meta.verbose_name: {field.attname: field.verbose_name for field in model._meta.concrete_fields}
-        for model in (Member, IncomeRecord)
-    }
-    return [
-        {
-            "entry": entry,
-            "action": HISTORY_ACTIONS.get(entry.action, entry.action),
-            "changes": [
-                {
-                    "field": labels.get(entry.model, {}).get(change.field, change.field),
-                    "old": "" if change.old is None else change.old,
-                    "new": "" if change.new is None else change.new,
-                }
-                for change in entry.changes
-            ],
-        }
-        for entry in entries
-    ]
+    Chinese field names and choice labels."""
+    labels = {str(model._meta.verbose_name): _history_labels(model) for model in (Member, IncomeRecord)}
+    rows = []
+    for entry in entries:
+        fields = labels.get(entry.model, {})
+        changes = []
+        for change in entry.changes:
+            if change.field not in fields:
+                continue
+            name, shown = fields[change.field]
+            old = "" if change.old is None else shown.get(change.old, change.old)
+            new = "" if change.new is None else shown.get(change.new, change.new)
+            changes.append({"field": name, "old": old, "new": new})
+        rows.append({"entry": entry, "action": HISTORY_ACTIONS.get(entry.action, entry.action), "changes": changes})
+    return rows
 
 
 @admin.register(Household)
@@ -449,8 +457,12 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
             for entry in household_history(user=request.user, household=household)
             if entry.model != Household._meta.verbose_name
         ]
+        shown = entries[:HISTORY_RELATED_LIMIT]
+        if self.may_view_personal_data(request):
+            member_label = str(Member._meta.verbose_name)
+            self.record_personal_data_shown(request, Member, {e.object_id for e in shown if e.model == member_label})
         context = {
-            "related_changes": related_history_rows(entries[:HISTORY_RELATED_LIMIT]),
+            "related_changes": related_history_rows(shown),
             "related_changes_total": len(entries),
             "related_changes_limit": HISTORY_RELATED_LIMIT,
         }

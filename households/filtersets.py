@@ -15,6 +15,7 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from households import choices
 from households.models import Household, IncomeRecord, Member
+from villages.filtersets import IdFilter, YearFilter
 from villages.models import County, Township, Village
 
 ID_NUMBER_LENGTH = 18
@@ -92,7 +93,7 @@ class AssessmentFilterMixin(django_filters.FilterSet):
     """Filter by the latest assessment of a year (DOMAIN.md §4): ``eligible`` and ``failing`` (a criterion);
     ``year`` defaults to the current assessment year."""
 
-    year = django_filters.NumberFilter(method="filter_noop", label="评估年度")
+    year = YearFilter(method="filter_noop", label="评估年度")
     eligible = django_filters.BooleanFilter(method="filter_eligible", label="达到退出标准")
     failing = django_filters.ChoiceFilter(
         method="filter_failing",
@@ -125,14 +126,14 @@ class HouseholdApiFilterSet(HouseholdFilterSet, AssessmentFilterMixin):
 class _PlaceFilterSet(django_filters.FilterSet):
     """Place filters for rows that belong to a household (members, incomes)."""
 
-    household = django_filters.NumberFilter(field_name="household_id", label="户ID")
-    household_id = django_filters.NumberFilter(field_name="household_id", label="户ID")
+    household = IdFilter(field_name="household_id", label="户ID")
+    household_id = IdFilter(field_name="household_id", label="户ID")
     county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
-    county_id = django_filters.NumberFilter(field_name="household__village__county_id", label="县ID")
+    county_id = IdFilter(field_name="household__village__county_id", label="县ID")
     township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
-    township_id = django_filters.NumberFilter(field_name="household__village__township_id", label="乡镇ID")
+    township_id = IdFilter(field_name="household__village__township_id", label="乡镇ID")
     village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
-    village_id = django_filters.NumberFilter(field_name="household__village_id", label="村ID")
+    village_id = IdFilter(field_name="household__village_id", label="村ID")
 
 
 class MemberFilterSet(_PlaceFilterSet):
@@ -158,7 +159,7 @@ class MemberFilterSet(_PlaceFilterSet):
 
 
 class IncomeRecordFilterSet(_PlaceFilterSet):
-    year = django_filters.NumberFilter(label="年度")
+    year = YearFilter(label="年度")
 
     class Meta:
         model = IncomeRecord

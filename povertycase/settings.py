@@ -93,7 +93,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # One schema name for a choice set used by several fields (primary_cause, other_causes, the filters).
-    "ENUM_NAME_OVERRIDES": {"CauseEnum": "households.choices.Cause"},
+    "ENUM_NAME_OVERRIDES": {
+        "CauseEnum": "households.choices.Cause",
+        # Names the schema had before the procedures' own "kind" and "action" fields joined it.
+        "KindEnum": "assessments.models.LineKind",
+        "ActionEnum": [("created", "新增"), ("changed", "修改"), ("deleted", "删除")],
+        "ApplicationKindEnum": "procedures.choices.Kind",
+        "ApplicationStateEnum": "procedures.choices.State",
+        "ProcedureActionEnum": "procedures.choices.Action",
+        "SignatoryEnum": "procedures.choices.Signatory",
+    },
 }
 
 ROOT_URLCONF = "povertycase.urls"

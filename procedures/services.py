@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import update_change_reason
 
@@ -191,17 +192,19 @@ def application_transition(
     if action == Action.REJECT and not comment:
         raise ValidationError({"comment": "不予通过须填写理由。"})
     if action == Action.OBJECT:
-        if objection is None or not objection.text.strip() or not objection.raised_by.strip():
+        text = (objection.text or "").strip() if objection else ""
+        raised_by = (objection.raised_by or "").strip() if objection else ""
+        if not text or not raised_by:
             raise ValidationError({"objection": "记录异议须填写异议内容和提出人。"})
         Objection.objects.create(
             application=application,
-            text=objection.text.strip(),
-            raised_by=objection.raised_by.strip(),
+            text=text,
+            raised_by=raised_by,
             raised_on=objection.raised_on or _today(),
             during_state=application.state,
             recorded_by=actor,
         )
-        comment = comment or f"{objection.raised_by}提出异议：{objection.text.strip()}"
+        comment = comment or f"{raised_by}提出异议：{text}"
     if action == Action.COUNTY_APPROVE:
         _approve(application, actor)
 
@@ -224,9 +227,22 @@ def application_transition(
     return application
 
 
+_OPENABLE_STATUSES = {
+    Kind.IDENTIFICATION: (HouseholdStatus.MARGINAL,),
+    Kind.EXIT: (HouseholdStatus.IN_POVERTY, HouseholdStatus.RETURNED),
+}
+
+
 def _approve(application: Application, actor) -> None:
     """County approval's guards and effect: registers the household (identification) or exits it (exit)."""
-    household = application.household
+    household = Household.objects.select_for_update().get(pk=application.household_id)
+    # The household may have changed since the application was opened (another year's application approved,
+    # a correction of its status): approve only what the procedure still applies to.
+    allowed = _OPENABLE_STATUSES[application.kind]
+    if household.status not in allowed:
+        raise ValidationError(
+            {"action": f"该户当前状态为“{household.get_status_display()}”，不能再办理{Kind(application.kind).label}。"}
+        )
     if application.kind == Kind.IDENTIFICATION:
         _check_signatures(application)
         household_services.household_update(
@@ -285,8 +301,8 @@ def applications_bulk_transition(
             done = application_transition(actor=actor, application=application, action=action, comment=comment)
         except (ValidationError, PermissionDenied) as exc:
             outcomes.append(BulkOutcome(application, False, _reason(exc)))
-        except Exception as exc:  # Http404 (out of scope) and the like: refuse this one, keep going
-            outcomes.append(BulkOutcome(application, False, str(exc) or "不在您的辖区内。"))
+        except Http404:  # out of the actor's scope: refuse this one, keep going (other errors are bugs)
+            outcomes.append(BulkOutcome(application, False, "不在您的辖区内。"))
         else:
             outcomes.append(BulkOutcome(done, True))
     return outcomes

@@ -280,7 +280,12 @@ def test_member_page_shows_the_whole_number_to_the_clerk_and_records_it(clerk_cl
     response = clerk_client.get(reverse("admin:households_member_change", args=[spouse.pk]))
     assert SPOUSE_ID in response.content.decode()
     access = PersonalDataAccess.objects.get()
-    assert (access.user, access.channel, access.model, access.object_ids) == (staff_user, "admin", "member", [spouse.pk])
+    assert (access.user, access.channel, access.model, access.object_ids) == (
+        staff_user,
+        "admin",
+        "member",
+        [spouse.pk],
+    )
     assert clerk_client.get(reverse("admin:households_member_add")).status_code == 403
 
 

@@ -219,9 +219,7 @@ def test_assessment_filters_by_ids(world, assessed):
     assert ids(client.get("/api/v1/assessments/", {"county_id": world.counties["luanchuan"].pk})) == {
         assessed["new"].pk
     }
-    assert ids(client.get("/api/v1/assessments/", {"village_id": world.villages["V4"].pk})) == {
-        assessed["other"].pk
-    }
+    assert ids(client.get("/api/v1/assessments/", {"village_id": world.villages["V4"].pk})) == {assessed["other"].pk}
 
 
 def test_unknown_criterion_is_refused(world, assessed):
@@ -233,7 +231,11 @@ def test_unknown_criterion_is_refused(world, assessed):
 def test_assessments_are_read_only(world, assessed):
     client = world.client("county_staff")
     before = Assessment.objects.count()
-    assert client.post("/api/v1/assessments/", {"household": world.households["H1"].pk}, format="json").status_code == 405
-    assert client.patch(f"/api/v1/assessments/{assessed['new'].pk}/", {"eligible": True}, format="json").status_code == 405
+    assert (
+        client.post("/api/v1/assessments/", {"household": world.households["H1"].pk}, format="json").status_code == 405
+    )
+    assert (
+        client.patch(f"/api/v1/assessments/{assessed['new'].pk}/", {"eligible": True}, format="json").status_code == 405
+    )
     assert client.delete(f"/api/v1/assessments/{assessed['new'].pk}/").status_code == 405
     assert Assessment.objects.count() == before

@@ -10,6 +10,8 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -120,6 +122,19 @@ def test_supervisor_sees_every_cadre(world):
     }
 
 
+def test_cadre_list_does_not_query_per_cadre(world):
+    client = world.client("county_staff")
+    client.get("/api/v1/cadres/")  # the user's jurisdiction and permissions are then cached
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/v1/cadres/")
+    for n in range(5):
+        make_cadre(world.root, f"extra{n}", "work_team", village=world.villages["V3"])
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/api/v1/cadres/")
+    assert len(response.data["results"]) == 9
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
 def test_cadre_of_another_county_is_404(world):
     other = world.users["other_county"].cadre
     assert world.client("county_staff").get(f"/api/v1/cadres/{other.pk}/").status_code == 404
@@ -179,9 +194,7 @@ def new_cadre(world, **overrides) -> dict:
 
 
 def test_county_staff_creates_a_cadre_who_then_logs_in_and_sees_only_their_township(world, unit):
-    response = world.client("county_staff").post(
-        "/api/v1/cadres/", new_cadre(world, unit=unit.pk), format="json"
-    )
+    response = world.client("county_staff").post("/api/v1/cadres/", new_cadre(world, unit=unit.pk), format="json")
     assert response.status_code == 201, response.data
     assert "password" not in response.data
     assert response.data["username"] == "t2_clerk"
@@ -374,7 +387,11 @@ def test_county_staff_grants_a_role_in_their_county(world):
         ({"role": "work_team", "village": "V4"}, "village", "不存在或不在您的辖区内"),
         ({"role": "work_team", "township": "T1"}, "non_field_errors", "“驻村工作队员”须绑定到村。"),
         ({"role": "supervisor"}, "role", "只有市级管理员可以分配全市范围的角色。"),
-        ({"role": "work_team", "village": "V2", "starts_on": "2024-05-01", "ends_on": "2024-04-01"}, "ends_on", "结束日期不能早于开始日期。"),
+        (
+            {"role": "work_team", "village": "V2", "starts_on": "2024-05-01", "ends_on": "2024-04-01"},
+            "ends_on",
+            "结束日期不能早于开始日期。",
+        ),
     ],
 )
 def test_refused_role_grant_names_the_field_and_saves_nothing(world, payload, field, message):
@@ -391,7 +408,9 @@ def test_refused_role_grant_names_the_field_and_saves_nothing(world, payload, fi
 def test_role_cannot_be_granted_to_a_cadre_outside_the_jurisdiction(world):
     other = world.users["other_county"].cadre
     response = world.client("county_staff").post(
-        "/api/v1/assignments/", {"cadre": other.pk, "role": "work_team", "village": world.villages["V1"].pk}, format="json"
+        "/api/v1/assignments/",
+        {"cadre": other.pk, "role": "work_team", "village": world.villages["V1"].pk},
+        format="json",
     )
     assert response.status_code == 400
     assert "cadre" in response.data
@@ -412,7 +431,10 @@ def test_township_staff_cannot_grant_roles(world):
 def test_ending_a_role_takes_away_its_access(world):
     clerk = make_cadre(world.root, "old_clerk", name="老专干")
     assignment = assistance_services.role_assign(
-        actor=world.root, cadre=clerk.cadre, role="township_staff", township=world.townships["T1"],
+        actor=world.root,
+        cadre=clerk.cadre,
+        role="township_staff",
+        township=world.townships["T1"],
         starts_on=dt.date(2020, 1, 1),
     )
     assert clerk.groups.exists()
@@ -442,7 +464,9 @@ def test_ending_a_role_defaults_to_today(world):
 def test_end_date_before_start_is_refused(world):
     assignment = assignment_of(world, "first_secretary")
     response = world.client("county_staff").post(
-        f"/api/v1/assignments/{assignment.pk}/end/", {"ends_on": (TODAY - dt.timedelta(days=1)).isoformat()}, format="json"
+        f"/api/v1/assignments/{assignment.pk}/end/",
+        {"ends_on": (TODAY - dt.timedelta(days=1)).isoformat()},
+        format="json",
     )
     assert response.status_code == 400
     assert response.data == {"ends_on": ["结束日期不能早于开始日期。"]}
@@ -462,7 +486,9 @@ def test_others_cannot_end_a_role(world, role, status):
 def test_assignments_are_neither_edited_nor_deleted(world):
     assignment = assignment_of(world, "first_secretary")
     client = world.client("county_staff")
-    assert client.patch(f"/api/v1/assignments/{assignment.pk}/", {"role": "work_team"}, format="json").status_code == 405
+    assert (
+        client.patch(f"/api/v1/assignments/{assignment.pk}/", {"role": "work_team"}, format="json").status_code == 405
+    )
     assert client.delete(f"/api/v1/assignments/{assignment.pk}/").status_code == 405
     assignment.refresh_from_db()
     assert assignment.role == "first_secretary"
@@ -501,9 +527,10 @@ def test_township_staff_hands_a_household_to_another_helper(world, second_helper
     assert response.data["cadre_name"] == "帮扶人吴"
     previous = HouseholdAssignment.objects.get(cadre=world.users["helper"].cadre)
     assert previous.ends_on == TODAY
-    assert HouseholdAssignment.objects.get(cadre=second_helper).history.first().history_user == world.users[
-        "township_staff"
-    ]
+    assert (
+        HouseholdAssignment.objects.get(cadre=second_helper).history.first().history_user
+        == world.users["township_staff"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,14 @@ from rest_framework.test import APIClient
 from assistance import services as assistance_services
 from assistance.models import Cadre
 from households.models import Household
-from tests.factories import CountyFactory, HouseholdFactory, MemberFactory, TownshipFactory, VillageFactory, id_number_for
+from tests.factories import (
+    CountyFactory,
+    HouseholdFactory,
+    MemberFactory,
+    TownshipFactory,
+    VillageFactory,
+    id_number_for,
+)
 from villages.models import County, Township, Village
 
 pytestmark = pytest.mark.django_db
@@ -80,17 +87,19 @@ def build_world() -> World:
         )
     MemberFactory(household=households["H4"], name="张志强", id_number=id_number_for(200, area_code="410325"))
     users = {
-        "county_staff": make_cadre(root, "lc_clerk", "county_staff", name="栾川县扶贫办刘", county=counties["luanchuan"]),
+        "county_staff": make_cadre(
+            root, "lc_clerk", "county_staff", name="栾川县扶贫办刘", county=counties["luanchuan"]
+        ),
         "township_staff": make_cadre(root, "t1_clerk", "township_staff", name="城关镇专干赵", township=townships["T1"]),
-        "first_secretary": make_cadre(root, "v1_secretary", "first_secretary", name="庄子村书记陈", village=villages["V1"]),
+        "first_secretary": make_cadre(
+            root, "v1_secretary", "first_secretary", name="庄子村书记陈", village=villages["V1"]
+        ),
         "helper": make_cadre(root, "h1_helper", "helper", name="帮扶人杨", phone="13912345678"),
         "supervisor": make_cadre(root, "city_supervisor", "supervisor", name="督查员周"),
         "no_role": make_cadre(root, "nobody"),
         "other_county": make_cadre(root, "sx_clerk", "county_staff", name="嵩县扶贫办孙", county=counties["songxian"]),
     }
-    assistance_services.household_assign_helper(
-        actor=root, household=households["H1"], cadre=users["helper"].cadre
-    )
+    assistance_services.household_assign_helper(actor=root, household=households["H1"], cadre=users["helper"].cadre)
     return World(root, counties, townships, villages, households, users)
 
 

@@ -150,7 +150,13 @@ def _new_household_payload(village, number: str) -> dict:
         "village": village.pk,
         "identified_year": 2015,
         "primary_cause": "illness",
-        "members": [{"name": "李建国", "id_number": build_id_number(village.county.code, dt.date(1970, 1, 1), 123), "relation": "head"}],
+        "members": [
+            {
+                "name": "李建国",
+                "id_number": build_id_number(village.county.code, dt.date(1970, 1, 1), 123),
+                "relation": "head",
+            }
+        ],
         "incomes": [{"year": 2020, "wage_income": "9000.00"}],
     }
 

@@ -12,22 +12,25 @@ from django.db.models import Q, QuerySet
 
 from villages.models import County, Township, Village
 
-
 # Primary keys are 64-bit (BigAutoField): a larger number in a filter is a 400, not a database overflow.
 MAX_ID = 2**63 - 1
 
 
-class IdFilter(django_filters.NumberFilter):
-    """A primary-key filter (``<fk>_id``): a whole number within the database's range."""
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (NumberFilter accepts decimals such as ``1e30``)."""
 
     field_class = forms.IntegerField
+
+
+class IdFilter(IntegerFilter):
+    """A primary-key filter (``<fk>_id``): a whole number within the database's range."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
 
 
-class YearFilter(IdFilter):
+class YearFilter(IntegerFilter):
     """A calendar year (2014, 2020 …)."""
 
     def __init__(self, *args, **kwargs):

@@ -538,6 +538,43 @@ def test_the_warning_thresholds_are_configurable():
     assert "monitoring_candidate" in warning_codes(assess(household, settings))
 
 
+# --- money and percentages in messages ------------------------------------------------------------------
+
+MONEY_IN_MESSAGES = [
+    pytest.param("2855.00", "2,855.00元", id="thousands separated, two decimals"),
+    pytest.param("1234567.89", "1,234,567.89元", id="millions"),
+    pytest.param("4428.045", "4,428.05元", id="half a fen rounds up, not to even (4,428.04)"),
+    pytest.param("4428.035", "4,428.04元", id="half a fen rounds up from an odd fen too"),
+    pytest.param("4428.0449", "4,428.04元", id="below half a fen rounds down"),
+    pytest.param("6000.045", "6,000.05元", id="1.5 times a line of 4,000.03"),
+    pytest.param("0", "0.00元", id="zero"),
+    pytest.param("-500", "-500.00元", id="a loss"),
+    pytest.param("-1234.565", "-1,234.57元", id="a loss rounds half away from zero"),
+    pytest.param("-0.005", "-0.01元", id="minus half a fen is minus one fen"),
+    pytest.param("-0.004", "0.00元", id="no negative zero"),
+]
+
+
+@pytest.mark.parametrize(("amount", "text"), MONEY_IN_MESSAGES)
+def test_money_in_messages_is_rounded_half_up_to_the_fen(amount, text):
+    # PostgreSQL's to_char rounds the same way: the SQL batch path writes the same messages (test_property).
+    assert rules._yuan(Decimal(amount)) == text
+
+
+def test_the_monitoring_line_in_the_message_is_rounded_half_up():
+    line = Decimal("2952.03")  # × 1.5 = 4428.045
+    result = assess(facts(year=2020, poverty_line=line, status="exited", members=adults(1), income=income("4000.00")))
+    assert warning(result, "monitoring_candidate").message == "非贫困户人均纯收入4,000.00元低于监测线4,428.05元。"
+
+
+@pytest.mark.parametrize(("factor", "percent"), [("1.10", "10%"), ("1.2", "20%"), ("1.05", "5%")])
+def test_the_fragile_income_warning_names_the_configured_margin(factor, percent):
+    settings = rules.RuleSettings(fragile_income_factor=Decimal(factor))
+    assert rules.fragile_income_percent(settings) == percent
+    result = assess(facts(members=adults(1), income=income("2856.00")), settings)
+    assert warning(result, "fragile_income").message == f"人均纯收入2,856.00元高于扶贫标准2,855.00元不足{percent}。"
+
+
 def test_facts_are_frozen_so_a_result_cannot_drift_from_its_inputs():
     with pytest.raises(dataclasses.FrozenInstanceError):
         facts().year = 2016  # type: ignore[misc]

@@ -119,7 +119,7 @@ class CadreSerializer(FullCleanWriteMixin, serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     is_active = serializers.BooleanField(source="user.is_active", read_only=True, help_text="登录账号是否可用")
     unit = ScopedPrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False, allow_null=True)
-    unit_name = serializers.CharField(source="unit.name", read_only=True, default=None)
+    unit_name = serializers.CharField(source="unit.name", read_only=True, default=None, allow_null=True)
     roles = serializers.SerializerMethodField(help_text="您辖区内的角色（含已结束的）")
 
     class Meta:

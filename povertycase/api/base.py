@@ -37,9 +37,9 @@ class ScopedModelPermissions(permissions.DjangoModelPermissions):
 class ViewModelPermissions(permissions.DjangoModelPermissions):
     """For actions that only read or recompute what the user may already see (e.g. ``assess``)."""
 
-    perms_map = dict.fromkeys(
-        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], ["%(app_label)s.view_%(model_name)s"]
-    ) | {"OPTIONS": []}
+    perms_map = {
+        method: ["%(app_label)s.view_%(model_name)s"] for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    } | {"OPTIONS": []}
 
 
 class StandardPagination(PageNumberPagination):

@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from assessments.api.views import AssessmentViewSet, PovertyLineViewSet
 from assistance.api.views import CadreViewSet, HouseholdAssignmentViewSet, RoleAssignmentViewSet, UnitViewSet
 from households.api.views import HouseholdViewSet, IncomeRecordViewSet, MemberViewSet
+from procedures.api.views import ExitApplicationViewSet, IdentificationApplicationViewSet
 from villages.api.views import CountyViewSet, TownshipViewSet, VillageViewSet
 
 
@@ -33,6 +34,10 @@ router.register("units", UnitViewSet, basename="unit")
 router.register("cadres", CadreViewSet, basename="cadre")
 router.register("assignments", RoleAssignmentViewSet, basename="roleassignment")
 router.register("household-assignments", HouseholdAssignmentViewSet, basename="householdassignment")
+router.register(
+    "identification-applications", IdentificationApplicationViewSet, basename="identificationapplication"
+)
+router.register("exit-applications", ExitApplicationViewSet, basename="exitapplication")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
