@@ -15,7 +15,7 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from households import choices
 from households.models import Household, IncomeRecord, Member
-from villages.filtersets import IdFilter, YearFilter
+from villages.filtersets import IdFilter, IdMultipleChoiceFilter, YearFilter
 from villages.models import County, Township, Village
 
 ID_NUMBER_LENGTH = 18
@@ -59,19 +59,19 @@ def household_search(queryset: QuerySet[Household], text: str) -> QuerySet[House
 
 class HouseholdFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索（户编号、成员姓名或身份证号）")
-    county_id = django_filters.ModelMultipleChoiceFilter(
+    county_id = IdMultipleChoiceFilter(
         field_name="village__county", queryset=County.objects.all(), label="县（市、区）ID"
     )
     county = django_filters.ModelMultipleChoiceFilter(
         field_name="village__county__code", queryset=County.objects.all(), to_field_name="code", label="县级代码"
     )
-    township_id = django_filters.ModelMultipleChoiceFilter(
+    township_id = IdMultipleChoiceFilter(
         field_name="village__township", queryset=Township.objects.all(), label="乡（镇、街道）ID"
     )
     township = django_filters.ModelMultipleChoiceFilter(
         field_name="village__township__code", queryset=Township.objects.all(), to_field_name="code", label="乡镇代码"
     )
-    village_id = django_filters.ModelMultipleChoiceFilter(
+    village_id = IdMultipleChoiceFilter(
         field_name="village", queryset=Village.objects.all(), label="行政村（社区）ID"
     )
     village = django_filters.ModelMultipleChoiceFilter(

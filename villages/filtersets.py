@@ -84,3 +84,27 @@ class VillageFilterSet(_PlaceSearchFilterSet):
     class Meta:
         model = Village
         fields: list[str] = []
+
+
+MAX_PK = MAX_ID
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses primary keys outside the database's integer range before querying (instead of a 500)."""
+
+    def _check_values(self, value):
+        if (self.to_field_name or "pk") == "pk":
+            for item in value:
+                try:
+                    number = int(str(item))
+                except ValueError:
+                    continue  # the parent reports it as an invalid choice
+                if not 0 < number <= MAX_PK:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": item}
+                    )
+        return super()._check_values(value)
+
+
+class IdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = BoundedModelMultipleChoiceField
