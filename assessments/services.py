@@ -2,8 +2,10 @@
 
 Both paths read the same columns (``HOUSEHOLD_COLUMNS``, ``MEMBER_COLUMNS``, ``IncomeRecord.AMOUNT_FIELDS``),
 turn them into ``rules.HouseholdYearFacts`` with the same function and call the same pure rules, so they
-cannot disagree. A result is written only when its fingerprint (a hash of the facts and the rules version)
-differs from the current assessment's: running a recompute twice writes nothing the second time.
+cannot disagree. On PostgreSQL the batch path is instead ``batch_sql``, the same rules translated into SQL and
+held to the Python rules by the property test. A result is written only when its fingerprint (md5 of a
+canonical text of the input columns, the line, the rules version and settings, written identically in Python
+and SQL) differs from the current assessment's: running a recompute twice writes nothing the second time.
 """
 
 from __future__ import annotations

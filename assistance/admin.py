@@ -86,7 +86,8 @@ class RolePlaceFields(forms.Form):
     village = VillageChoiceField(label="村（村级角色）", queryset=Village.objects.none(), required=False)
     place_help = (
         "县扶贫办选县，乡镇扶贫专干选乡镇，驻村第一书记、驻村工作队员和包村领导选村；"
-        "帮扶责任人不选辖区（在“帮扶户分配”中指定帮扶户）；督查/审核人员选县，或不选表示全市。"
+        "帮扶责任人可选管理其的县、乡镇或村（不因此获得辖区，只能看到“帮扶户分配”中指定的户）；"
+        "督查/审核人员选县，或不选表示全市。"
     )
 
     def setup_places(self) -> None:

@@ -1,6 +1,6 @@
-"""One FilterSet per model of the assistance app (DOMAIN.md §7): units, cadres, role assignments and
-helper (household) assignments. Place filters: ``county``/``township``/``village`` take codes,
-``<level>_id`` primary keys."""
+"""One FilterSet per model of the assistance app (DOMAIN.md §7): units, cadres, role assignments, helper
+(household) assignments, measures, visits and micro-loans. Place filters: ``county``/``township``/``village``
+take codes, ``<level>_id`` primary keys."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from assistance.choices import Role, UnitLevel
-from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
-from villages.filtersets import IdFilter
+from assistance.choices import (
+    BorrowerKind,
+    LoanStatus,
+    MeasureCategory,
+    MeasureStatus,
+    Role,
+    UnitLevel,
+    WarningLevel,
+)
+from assistance.models import Cadre, HouseholdAssignment, HouseholdMeasure, MicroLoan, RoleAssignment, Unit, Visit
+from villages.filtersets import IdFilter, YearFilter
 
 
 def _active_q(prefix: str = "") -> Q:
@@ -128,4 +136,85 @@ class HouseholdAssignmentFilterSet(ActiveFilterMixin):
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         for word in value.split():
             queryset = queryset.filter(Q(cadre__name__icontains=word) | Q(household__household_number__contains=word))
+        return queryset
+
+
+# --- measures, visits and micro-loans (DOMAIN.md §7) -------------------------------------------------------
+
+
+class _HouseholdPlaceFilterSet(django_filters.FilterSet):
+    """The household a row belongs to, and the place of that household (codes or primary keys)."""
+
+    household = IdFilter(field_name="household_id", label="户ID")
+    household_id = IdFilter(field_name="household_id", label="户ID")
+    county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
+    county_id = IdFilter(field_name="household__village__county_id", label="县ID")
+    township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
+    township_id = IdFilter(field_name="household__village__township_id", label="乡镇ID")
+    village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
+    village_id = IdFilter(field_name="household__village_id", label="村ID")
+
+
+class HouseholdMeasureFilterSet(_HouseholdPlaceFilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="搜索（措施内容或户编号）")
+    year = YearFilter(label="年度")
+    category = django_filters.MultipleChoiceFilter(choices=MeasureCategory.choices, label="措施类别")
+    status = django_filters.MultipleChoiceFilter(choices=MeasureStatus.choices, label="状态")
+    cadre = IdFilter(field_name="cadre_id", label="责任人（干部）ID")
+    cadre_id = IdFilter(field_name="cadre_id", label="责任人（干部）ID")
+
+    class Meta:
+        model = HouseholdMeasure
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for word in value.split():
+            queryset = queryset.filter(Q(description__icontains=word) | Q(household__household_number__contains=word))
+        return queryset
+
+
+class VisitFilterSet(_HouseholdPlaceFilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="搜索（走访目的、情况、问题或户编号）")
+    year = YearFilter(field_name="visited_on", lookup_expr="year", label="走访年度")
+    visited_after = django_filters.DateFilter(field_name="visited_on", lookup_expr="gte", label="走访日期不早于")
+    visited_before = django_filters.DateFilter(field_name="visited_on", lookup_expr="lte", label="走访日期不晚于")
+    cadre = IdFilter(field_name="cadre_id", label="走访人（干部）ID")
+    cadre_id = IdFilter(field_name="cadre_id", label="走访人（干部）ID")
+
+    class Meta:
+        model = Visit
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(purpose__icontains=word)
+                | Q(findings__icontains=word)
+                | Q(problems__icontains=word)
+                | Q(household__household_number__contains=word)
+            )
+        return queryset
+
+
+class MicroLoanFilterSet(_HouseholdPlaceFilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="搜索（银行、带贫企业、借款人或户编号）")
+    year = YearFilter(field_name="issued_on", lookup_expr="year", label="发放年度")
+    status = django_filters.MultipleChoiceFilter(choices=LoanStatus.choices, label="状态")
+    warning_level = django_filters.MultipleChoiceFilter(choices=WarningLevel.choices, label="到期预警")
+    borrower_kind = django_filters.MultipleChoiceFilter(choices=BorrowerKind.choices, label="使用方式")
+    matures_after = django_filters.DateFilter(field_name="maturity_date", lookup_expr="gte", label="到期日期不早于")
+    matures_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte", label="到期日期不晚于")
+
+    class Meta:
+        model = MicroLoan
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(bank__icontains=word)
+                | Q(enterprise_name__icontains=word)
+                | Q(borrower__name__icontains=word)
+                | Q(household__household_number__contains=word)
+            )
         return queryset

@@ -55,7 +55,7 @@ class VisitForm(forms.ModelForm):
             "findings": forms.Textarea(attrs={"rows": 4}),
             "problems": forms.Textarea(attrs={"rows": 3}),
             "follow_up": forms.Textarea(attrs={"rows": 3}),
-            "photo": forms.ClearableFileInput(attrs={"accept": "image/*"}),
+            "photo": forms.FileInput(attrs={"accept": "image/*"}),
         }
         error_messages = {
             "visited_on": {

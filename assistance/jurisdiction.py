@@ -173,6 +173,18 @@ def in_scope(user, obj: Model) -> bool:
     return scope_to(user, type(obj)._default_manager.filter(pk=obj.pk)).exists()
 
 
+def covers(user, place: County | Township | Village) -> bool:
+    """Whether ``place`` lies inside the user's own places (not merely visible as a parent for navigation)."""
+    j = jurisdiction_for(user)
+    if j.everything:
+        return True
+    if isinstance(place, County):
+        return place.pk in j.county_ids
+    if isinstance(place, Township):
+        return place.pk in j.township_ids or place.county_id in j.county_ids
+    return place.pk in j.village_ids or place.township_id in j.township_ids or place.county_id in j.county_ids
+
+
 def ensure_in_scope(user, obj: Model) -> None:
     """Inside a write's transaction: refuse (404, as if it did not exist) an object outside the user's scope."""
     if not in_scope(user, obj):
@@ -221,7 +233,7 @@ def _register_core() -> None:
         Unit,
         Visit,
     )
-    from households.models import Household, IncomeRecord, Member
+    from households.models import Household, ImportJob, IncomeRecord, Member
 
     register_scope(Village, village="", household=None)
     register_scope(Household, village="village", household="")
@@ -236,3 +248,5 @@ def _register_core() -> None:
     register_scope_function(Cadre, _cadre_q)
     # Units (帮扶单位) are not bound to a place: every user with a role may see them all.
     register_scope_function(Unit, lambda user, j: Q() if not j.is_empty else Q(pk__in=[]))
+    # Excel imports: each user sees their own; city-wide users see all.
+    register_scope_function(ImportJob, lambda user, j: Q() if j.everything else Q(user=user))

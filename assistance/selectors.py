@@ -32,6 +32,18 @@ VILLAGE_ROLE_GAPS = (
 )
 
 
+# Every gap code with its label, in the order the check reports them (the API counts gaps per code).
+GAP_LABELS: dict[str, str] = {
+    **{code: label for _, code, label in VILLAGE_ROLE_GAPS},
+    "no_exit_plan": "没有脱贫方案",
+    "no_notice_board": "没有公示栏",
+    "no_helper": "没有帮扶责任人",
+    "no_measure": "本年度没有帮扶措施",
+    "no_clarity_card": "没有发放明白卡",
+    "no_recent_visit": "长期无走访记录",
+}
+
+
 @dataclass(frozen=True)
 class Gap:
     level: str  # "village" or "household"

@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from assistance.choices import BorrowerKind, LoanEventKind, LoanStatus, Role, WarningLevel
-from assistance.jurisdiction import forget_jurisdiction, in_scope, jurisdiction_for
+from assistance.jurisdiction import covers, forget_jurisdiction, in_scope, jurisdiction_for
 from assistance.models import (
     LOAN_BORROWER_AGES,
     LOAN_MAX_AMOUNT,
@@ -49,7 +49,7 @@ def _check_place_in_scope(actor, assignment: RoleAssignment) -> None:
         if not jurisdiction_for(actor).everything:
             raise PermissionDenied("只有市级管理员可以分配全市范围的角色。")
         return
-    if not in_scope(actor, place):
+    if not covers(actor, place):
         raise PermissionDenied(f"“{place}”不在您的辖区内，不能在此分配角色。")
 
 
@@ -167,6 +167,9 @@ def household_assign_helper(
 # --- Measures, visits, micro-loans (DOMAIN.md §7) ------------------------------------------------------------
 
 
+MEASURE_EDITABLE_FIELDS = frozenset({"year", "category", "description", "amount", "status", "cadre"})
+
+
 def _check_household_writable(actor, household: Household) -> None:
     if not in_scope(actor, household):
         raise Http404("该户不在您的辖区内。")
@@ -174,9 +177,15 @@ def _check_household_writable(actor, household: Household) -> None:
 
 @transaction.atomic
 def measure_save(*, actor, household: Household, measure: HouseholdMeasure | None = None, **fields) -> HouseholdMeasure:
-    """Create or update an assistance measure of a household."""
+    """Create or update an assistance measure of a household (帮扶措施, DOMAIN.md §7)."""
     _check_household_writable(actor, household)
+    if measure is not None and measure.household_id != household.pk:
+        raise ValidationError({"household": "不能把帮扶措施转到另一户，请在该户另行录入。"})
     measure = measure or HouseholdMeasure(household=household)
+    # A misspelt or read-only name is refused, not silently ignored (as in households.services._assign).
+    unknown = [name for name in fields if name not in MEASURE_EDITABLE_FIELDS]
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "未知或不可修改的字段。"))
     for name, value in fields.items():
         setattr(measure, name, value)
     if measure.cadre_id and not in_scope(actor, measure.cadre):
@@ -266,7 +275,8 @@ def loan_issue(
     except (InvalidOperation, ValueError):
         errors["amount"] = "贷款金额须为数字。"
     else:
-        if amount <= 0 or amount > LOAN_MAX_AMOUNT:
+        # ``not is_finite()`` first: NaN cannot be compared (it would raise InvalidOperation).
+        if not amount.is_finite() or amount <= 0 or amount > LOAN_MAX_AMOUNT:
             errors["amount"] = f"扶贫小额信贷金额须大于0且不超过{LOAN_MAX_AMOUNT:,}元，当前为{amount:,.2f}元。"
     if not isinstance(term_months, int) or not 1 <= term_months <= LOAN_MAX_TERM_MONTHS:
         errors["term_months"] = f"扶贫小额信贷期限为1至{LOAN_MAX_TERM_MONTHS}个月，当前为{term_months}个月。"
@@ -279,7 +289,9 @@ def loan_issue(
             errors["borrower"] = f"借款人须年满{low}周岁且不超过{high}周岁，{borrower.name}发放时{age}岁。"
     if borrower_kind == BorrowerKind.ENTERPRISE and not (enterprise_name or "").strip():
         errors["enterprise_name"] = "户贷企用须填写带贫企业名称。"
-    if issued_on and issued_on > timezone.localdate():
+    if not issued_on:
+        errors["issued_on"] = "请填写发放日期。"
+    elif issued_on > timezone.localdate():
         errors["issued_on"] = "发放日期不能晚于今天。"
     if errors:
         raise ValidationError(errors)
@@ -329,8 +341,12 @@ def loan_record_event(
     _check_household_writable(actor, loan.household)
     if loan.status == LoanStatus.REPAID:
         raise ValidationError({"kind": "该笔贷款已还清，不能再记录事项。"})
-    if happened_on and happened_on > timezone.localdate():
+    if not happened_on:
+        raise ValidationError({"happened_on": "请填写日期。"})
+    if happened_on > timezone.localdate():
         raise ValidationError({"happened_on": "日期不能晚于今天。"})
+    if happened_on < loan.issued_on:
+        raise ValidationError({"happened_on": f"日期不能早于发放日期{loan.issued_on:%Y-%m-%d}。"})
     amount = Decimal(str(amount or 0))
     event = LoanEvent(
         loan=loan,
@@ -342,7 +358,7 @@ def loan_record_event(
         recorded_by=actor,
     )
     if kind == LoanEventKind.REPAYMENT:
-        if amount <= 0:
+        if not amount.is_finite() or amount <= 0:
             raise ValidationError({"amount": "还款金额须大于0。"})
         repaid = sum(loan.events.filter(kind=LoanEventKind.REPAYMENT).values_list("amount", flat=True), Decimal(0))
         if repaid + amount > loan.amount:
@@ -382,9 +398,8 @@ def loans_refresh_warnings(*, today: dt.date | None = None) -> int:
     Returns how many loans changed. Idempotent."""
     today = today or timezone.localdate()
     changed = []
-    open_loans = MicroLoan.objects.exclude(status=LoanStatus.REPAID).only(
-        "id", "maturity_date", "status", "warning_level"
-    )
+    # Whole rows: the history rows below copy every field, and a deferred field would cost a query per loan.
+    open_loans = MicroLoan.objects.exclude(status=LoanStatus.REPAID)
     for loan in open_loans.iterator(chunk_size=2000):
         status = LoanStatus.OVERDUE if loan.maturity_date < today else loan.status
         level = loan_warning_level(maturity_date=loan.maturity_date, today=today, status=status)

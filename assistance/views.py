@@ -82,7 +82,7 @@ def _may_log_visits(user) -> bool:
 
 @login_required
 def household_list(request: HttpRequest) -> HttpResponse:
-    """ "我的帮扶户": the households in the user's jurisdiction, searchable, 25 a page."""
+    """My households (我的帮扶户): the households in the user's jurisdiction, searchable, 25 a page."""
     year = current_assessment_year()
     filterset = HouseholdFilterSet(request.GET or None, queryset=scope_to(request.user, Household.objects.all()))
     page = _page(request, _household_rows(filterset.qs, year=year))
@@ -183,7 +183,9 @@ def _warnings(assessment: Assessment | None) -> list[dict]:
 def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
     """A visit's photo, only to users who may see the visit (photos are not served from a public folder)."""
     visit = get_object_or_404(scope_to(request.user, Visit.objects.exclude(photo="")), pk=pk)
-    return FileResponse(visit.photo.open("rb"))
+    response = FileResponse(visit.photo.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"  # never kept by a shared cache
+    return response
 
 
 # --- log a visit ----------------------------------------------------------------------------------------------
@@ -192,7 +194,7 @@ def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """ "记录走访": validates with ``VisitForm``, writes with ``assistance.services.visit_log``."""
+    """Log a visit (记录走访): validate with ``VisitForm``, write with ``assistance.services.visit_log``."""
     household = _scoped_household(request, pk)
     context = {"household": household, "photo_limit_mb": f"{settings.VISIT_PHOTO_MAX_BYTES / 1024 / 1024:g}"}
     cadre = getattr(request.user, "cadre", None)

@@ -632,3 +632,12 @@ class PersonalDataAccessAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Excel import and export (issue 7): the import jobs' pages live in admin_imports (imported here so that they
+# are registered with the admin); the household list gains its "导出Excel" action.
+
+from households.admin_imports import export_households_xlsx  # noqa: E402
+
+HouseholdAdmin.actions = (*HouseholdAdmin.actions, export_households_xlsx)

@@ -1356,3 +1356,19 @@ def reset_registry() -> dict:
         history_model._base_manager.all()._raw_delete(router.db_for_write(history_model))
     counts["dependents"] = dict(dependents)
     return counts
+
+
+def reset_households() -> dict:
+    """Delete the households, members and income records with their history and the rows that point at them
+    (assessments, helper assignments), keeping the geography. Raw deletes, no signals; call inside
+    ``transaction.atomic``. Used by ``bench_import`` to import a county's export into an empty registry."""
+    models_ = (IncomeRecord, Member, Household)
+    counts: dict = {model._meta.model_name: model.objects.count() for model in models_}
+    dependents: Counter = Counter()
+    for model in models_:
+        _purge_dependents(model, set(REGISTRY_MODELS), dependents)
+        model._base_manager.all()._raw_delete(router.db_for_write(model))
+        history_model = model.history.model
+        history_model._base_manager.all()._raw_delete(router.db_for_write(history_model))
+    counts["dependents"] = dict(dependents)
+    return counts

@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 from django.db.models import QuerySet
 from openpyxl import Workbook
@@ -129,34 +130,80 @@ def _income_row(record: IncomeRecord, household: Household) -> list:
     return [_value(c, record, reveal=True) for c in INCOME_COLUMNS]
 
 
-def export_xlsx(queryset: QuerySet[Household], *, user, path: str = "") -> str:
+FORMULA_STARTS = ("=", "+", "-", "@")  # text that a spreadsheet would run as a formula (CSV/formula injection)
+
+
+def _xlsx_row(sheet, values: list) -> list:
+    """Empty cells are left out of the file (None); text that starts like a formula is stored as text."""
+    row = []
+    for value in values:
+        if value == "":
+            value = None
+        elif isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            value = cell
+        row.append(value)
+    return row
+
+
+def _csv_row(values: list) -> list:
+    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v for v in values]
+
+
+def export_xlsx(queryset: QuerySet[Household], *, user, path: str = "", request_path: str = "") -> str:
     """Write the households of ``queryset`` (already scoped) to an .xlsx file; returns its path.
     openpyxl's write-only mode streams rows to disk, so memory does not grow with the number of households."""
     reveal = may_view_personal_data(user)
     workbook = Workbook(write_only=True)
     sheets = {name: workbook.create_sheet(name) for name, _ in SHEETS}
     for name, columns in SHEETS:
+        sheet = sheets[name]
+        for index, column in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = column.width
         header = []
         for column in columns:
-            cell = WriteOnlyCell(sheets[name], value=column.label)
+            cell = WriteOnlyCell(sheet, value=column.label)
             cell.font = Font(bold=True)
             header.append(cell)
-        sheets[name].append(header)
+        sheet.append(header)
+    household_sheet, member_sheet, income_sheet = (sheets[n] for n in (HOUSEHOLD_SHEET, MEMBER_SHEET, INCOME_SHEET))
     exported: list[int] = []
     for page, members, incomes in _pages(queryset):
         for household in page:
-            sheets[HOUSEHOLD_SHEET].append(_household_row(household, reveal))
+            household_sheet.append(_xlsx_row(household_sheet, _household_row(household, reveal)))
             for member in members.get(household.pk, []):
-                sheets[MEMBER_SHEET].append(_member_row(member, household, reveal))
+                member_sheet.append(_xlsx_row(member_sheet, _member_row(member, household, reveal)))
             for record in incomes.get(household.pk, []):
-                sheets[INCOME_SHEET].append(_income_row(record, household))
+                income_sheet.append(_xlsx_row(income_sheet, _income_row(record, household)))
             exported.append(household.pk)
     if not path:
         descriptor, path = tempfile.mkstemp(suffix=".xlsx", prefix="households_")
         os.close(descriptor)
     workbook.save(path)
-    record_reveal(user=user, channel=PersonalDataAccess.Channel.EXPORT, model="household", object_ids=exported)
+    record_reveal(
+        user=user,
+        channel=PersonalDataAccess.Channel.EXPORT,
+        model="household",
+        object_ids=exported,
+        path=request_path,
+    )
     return path
+
+
+class TemporaryExportFile(io.FileIO):
+    """An export file opened for download and deleted when closed (Django closes a FileResponse's file after
+    sending it)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, "rb")
+        self.path = path
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            Path(self.path).unlink(missing_ok=True)
 
 
 class _Echo:
@@ -167,9 +214,10 @@ class _Echo:
 CSV_HEADER = [c.label for c in HOUSEHOLD_COLUMNS] + [c.label for c in MEMBER_COLUMNS[1:]]
 
 
-def export_csv_rows(queryset: QuerySet[Household], *, user) -> Iterator[str]:
-    """CSV lines, one per member with the household's columns repeated (UTF-8 with BOM for Excel).
-    A generator for StreamingHttpResponse: one keyset page in memory at a time. Incomes are in the .xlsx."""
+def export_csv_rows(queryset: QuerySet[Household], *, user, request_path: str = "") -> Iterator[str]:
+    """CSV lines, one per member with the household's columns repeated (UTF-8 with BOM for Excel); a household
+    without members is one line. A generator for StreamingHttpResponse: one keyset page in memory at a time.
+    Incomes are in the .xlsx only. Text that a spreadsheet would run as a formula is prefixed with '."""
     reveal = may_view_personal_data(user)
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(CSV_HEADER)
@@ -179,9 +227,22 @@ def export_csv_rows(queryset: QuerySet[Household], *, user) -> Iterator[str]:
             household_cells = _household_row(household, reveal)
             for member in members.get(household.pk, []) or [None]:
                 member_cells = _member_row(member, household, reveal)[1:] if member else []
-                yield writer.writerow(household_cells + member_cells)
+                yield writer.writerow(_csv_row(household_cells + member_cells))
             exported.append(household.pk)
-    record_reveal(user=user, channel=PersonalDataAccess.Channel.EXPORT, model="household", object_ids=exported)
+    record_reveal(
+        user=user,
+        channel=PersonalDataAccess.Channel.EXPORT,
+        model="household",
+        object_ids=exported,
+        path=request_path,
+    )
 
 
-__all__ = ["INCOME_SHEET", "MEMBER_SHEET", "export_csv_rows", "export_xlsx", "template_workbook"]
+__all__ = [
+    "INCOME_SHEET",
+    "MEMBER_SHEET",
+    "TemporaryExportFile",
+    "export_csv_rows",
+    "export_xlsx",
+    "template_workbook",
+]

@@ -1,57 +1,75 @@
 """Import of household-file workbooks (DOMAIN.md §2): a dry run that reports every error by sheet, row and
 column in Chinese, a copy of the workbook with the faulty cells marked, and an all-or-nothing commit.
 
-Rows are matched to the registry by 户编号 (households), 户编号 + 身份证号 (members) and 户编号 + 年度 (incomes),
-so re-importing a file updates the same rows and creates no duplicates. Columns missing from a sheet leave
-those fields untouched on existing rows. The workbook is read in openpyxl's read-only (streaming) mode and the
-writes are bulk operations with their history rows, so a county's file of 20,000 households fits in memory and
-in a minute.
+The workbook has three sheets joined by 户编号 (``households.excel_columns``). Rows are matched to the registry
+by 户编号 (households), 户编号 + 身份证号 (members) and 户编号 + 年度 (incomes), so re-importing a file updates the
+same rows and creates no duplicates; members and incomes already on file that the workbook does not mention
+are kept. Columns missing from a sheet leave those fields untouched on existing rows; an empty cell means the
+field's empty value (or its default).
+
+Checks (issue 7): every cell is converted by its column's reader (unknown labels, negative amounts, missing
+required values, malformed numbers and dates), then the model's field validators and ``clean()`` run on the
+row; the ID number is checked (§8) and must not be twice in the file nor active in another household of the
+registry; the village must exist and be inside the user's jurisdiction, an existing household must be too;
+every household keeps exactly one active head.
+
+Sized for a county's file of 20,000 households (70,000 member rows): the workbook is streamed
+(``households.xlsx_reader``) and each member and income row is validated as it is read, so only the planned
+model instances stay in memory; the model checks are the field validators and ``clean()`` (``clean_fields``
+costs a query per foreign key and ten times the time); the writes are bulk statements with their history rows,
+in batches. Figures in README.md ("Excel import and export").
 """
 
 from __future__ import annotations
 
-import zipfile
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+import functools
+import logging
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.utils.cell import column_index_from_string
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from assistance.jurisdiction import scope_to
+from assistance.jurisdiction import jurisdiction_for, scope_to
 from households.choices import Relation
-from households.excel_columns import (
-    HOUSEHOLD_SHEET,
-    INCOME_SHEET,
-    MEMBER_SHEET,
-    SHEETS,
-    CellError,
-    Column,
-)
+from households.excel_columns import HOUSEHOLD_SHEET, INCOME_SHEET, MEMBER_SHEET, SHEETS, CellError, Column
+from households.idcard import parse_id_number
 from households.models import Household, ImportJob, IncomeRecord, Member
+from households.xlsx_reader import WorkbookError, XlsxReader
 from villages.models import Village
 
+logger = logging.getLogger(__name__)
+
 MAX_REPORTED_ERRORS = 5000  # a file this broken is sent back after the first 5,000 errors
-LOOKUP_CHUNK = 2000  # ids per IN (...) query; well under SQLite's and PostgreSQL's parameter limits
-WRITE_BATCH = 2000  # rows per bulk INSERT/UPDATE
+LOOKUP_CHUNK = 2000  # keys per IN (...) query; well under SQLite's and PostgreSQL's parameter limits
+# Rows per bulk INSERT/UPDATE, and per batch of history rows built in memory. 2,000 members (25 columns)
+# stay under PostgreSQL's 65,535 parameters; larger batches were not faster (benchmark, README).
+WRITE_BATCH = 2000
 ERROR_FILL = PatternFill(start_color="FFFFC7CE", end_color="FFFFC7CE", fill_type="solid")
+FILE_SHEET = "文件"  # the "sheet" of errors about the file as a whole
+REQUIRED_SHEETS = (HOUSEHOLD_SHEET, MEMBER_SHEET)
+ALLOWED_EXTENSIONS = (".xlsx",)
 
 
 @dataclass(frozen=True)
 class RowError:
     sheet: str
     row: int  # 1-based worksheet row; 0 = the sheet (or file) itself
-    column: str  # the column's label, "" for a row or file error
+    column: str  # the column's label, "" for a row, sheet or file error
     column_letter: str
     message: str
 
@@ -65,11 +83,11 @@ class RowError:
         }
 
     def __str__(self) -> str:
-        where = f"“{self.sheet}”表"
+        where = f"“{self.sheet}”表" if self.sheet != FILE_SHEET else "文件"
         if self.row:
             where += f"第{self.row}行"
         if self.column:
-            where += f"“{self.column}”列（{self.column_letter}）"
+            where += f"“{self.column}”列（{self.column_letter}列）"
         return f"{where}：{self.message}"
 
 
@@ -78,14 +96,16 @@ class TooManyErrors(Exception):
 
 
 @dataclass
-class SheetRows:
+class SheetColumns:
+    """The columns found in one sheet's header row."""
+
     name: str
-    columns: dict[str, tuple[Column, int]]  # field → (column, 1-based column index)
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    columns: dict[str, tuple[Column, int]]  # field → (column, 0-based index in the row)
+    header_row: int = 1
 
     def letter(self, field_name: str) -> str:
         column = self.columns.get(field_name)
-        return get_column_letter(column[1]) if column else ""
+        return get_column_letter(column[1] + 1) if column else ""
 
     def label(self, field_name: str) -> str:
         column = self.columns.get(field_name)
@@ -116,85 +136,107 @@ class _Errors:
     def __init__(self) -> None:
         self.items: list[RowError] = []
 
-    def add(self, sheet: SheetRows | str, row: int, field_name: str, message: str) -> None:
-        if isinstance(sheet, SheetRows):
-            self.items.append(RowError(sheet.name, row, sheet.label(field_name), sheet.letter(field_name), message))
+    def add(self, sheet: SheetColumns | str, row: int, field_name: str, message: str) -> None:
+        if isinstance(sheet, SheetColumns):
+            error = RowError(sheet.name, row, sheet.label(field_name), sheet.letter(field_name), message)
         else:
-            self.items.append(RowError(sheet, row, "", "", message))
+            error = RowError(sheet, row, "", "", message)
+        self.items.append(error)
         if len(self.items) >= MAX_REPORTED_ERRORS:
             raise TooManyErrors
 
-    def add_validation(self, sheet: SheetRows, row: int, exc: ValidationError, fallback: str) -> None:
-        derived = {"gender": "id_number", "birth_date": "id_number"}
-        for name, messages in exc.message_dict.items():
+    def add_messages(
+        self, sheet: SheetColumns, row: int, messages: dict[str, list[str]], fallback: str, failed: set[str]
+    ) -> None:
+        """Messages by model field; a field not in the sheet is reported on ``fallback``'s column. Fields whose
+        cell could not be read are skipped (their reading error is already reported)."""
+        derived = {"gender": "id_number", "birth_date": "id_number", "__all__": fallback}
+        for name, texts in messages.items():
             name = derived.get(name, name)
+            if name in failed:
+                continue
             target = name if name in sheet.columns else fallback
-            for message in messages:
-                self.add(sheet, row, target, message)
+            for text in texts:
+                self.add(sheet, row, target, text)
+
+
+# --- Model fields: the value of an empty cell and the checks of a value -----------------------------------
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    attname: str
+    empty: Callable[[], Any]  # the value an empty cell stands for
+    validators: tuple
+    blank: bool
+
+
+@functools.cache
+def _specs(model: type[models.Model]) -> dict[str, _FieldSpec]:
+    specs = {}
+    for model_field in model._meta.concrete_fields:
+        if model_field.primary_key:
+            continue
+        if model_field.null:
+            empty: Callable[[], Any] = type(None)
+        elif model_field.has_default():
+            empty = model_field.get_default
+        else:
+            empty = str
+        specs[model_field.name] = _FieldSpec(
+            model_field.attname, empty, tuple(model_field.validators), model_field.blank
+        )
+    return specs
+
+
+def _assign(instance: models.Model, values: dict[str, Any], skip: Iterable[str] = ()) -> None:
+    specs = _specs(type(instance))
+    for name, value in values.items():
+        if name in skip:
+            continue
+        spec = specs[name]
+        setattr(instance, spec.attname, spec.empty() if value is None or value == "" else value)
+
+
+def _field_messages(instance: models.Model, names: Iterable[str], failed: set[str]) -> dict[str, list[str]]:
+    """The model's field validators (length, range, digits) on the fields the file gave: ``clean_fields``
+    without its foreign-key queries and its re-conversion of values the column readers already converted."""
+    specs = _specs(type(instance))
+    messages: dict[str, list[str]] = {}
+    for name in names:
+        spec = specs.get(name)
+        if spec is None or name in failed:
+            continue
+        value = getattr(instance, spec.attname)
+        if value is None or value == "" or value == []:
+            if not spec.blank:
+                messages.setdefault(name, []).append("必填项未填写。")
+            continue
+        for validator in spec.validators:
+            try:
+                validator(value)
+            except ValidationError as exc:
+                messages.setdefault(name, []).extend(exc.messages)
+    return messages
+
+
+def _clean_messages(instance: models.Model) -> dict[str, list[str]]:
+    try:
+        instance.clean()
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
+def _merge(*dicts: dict[str, list[str]]) -> dict[str, list[str]]:
+    merged: dict[str, list[str]] = {}
+    for messages in dicts:
+        for name, texts in messages.items():
+            merged.setdefault(name, []).extend(texts)
+    return merged
 
 
 # --- Reading -------------------------------------------------------------------------------------------------
-
-
-def read_workbook(path: str | Path, errors: _Errors) -> dict[str, SheetRows]:
-    """Parse the three sheets, converting every cell; unreadable cells become errors."""
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        errors.add("文件", 0, "", "文件不是有效的Excel工作簿（.xlsx），请用下载的模板填写后上传。")
-        return {}
-    sheets: dict[str, SheetRows] = {}
-    try:
-        for sheet_name, columns in SHEETS:
-            if sheet_name not in workbook.sheetnames:
-                if sheet_name == INCOME_SHEET:
-                    sheets[sheet_name] = SheetRows(sheet_name, {})
-                    continue
-                errors.add(sheet_name, 0, "", f"缺少工作表“{sheet_name}”。工作簿应包含：户信息、家庭成员、年度收入。")
-                continue
-            sheets[sheet_name] = _read_sheet(workbook[sheet_name], sheet_name, columns, errors)
-    finally:
-        workbook.close()
-    return sheets
-
-
-def _read_sheet(worksheet, sheet_name: str, columns: tuple[Column, ...], errors: _Errors) -> SheetRows:
-    by_header = {}
-    for column in columns:
-        by_header[column.label] = column
-        by_header[column.field] = column
-    rows = worksheet.iter_rows(values_only=True)
-    header = next(rows, None) or ()
-    found: dict[str, tuple[Column, int]] = {}
-    for index, title in enumerate(header, start=1):
-        column = by_header.get(str(title).strip()) if title is not None else None
-        if column is not None and column.field not in found:
-            found[column.field] = (column, index)
-    sheet = SheetRows(sheet_name, found)
-    missing = [c.label for c in columns if c.required and c.field not in found]
-    if missing:
-        errors.add(sheet_name, 1, "", f"缺少必填列：{'、'.join(missing)}。请使用下载的模板。")
-        return sheet
-    for row_number, values in enumerate(rows, start=2):
-        if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        parsed: dict[str, Any] = {}
-        for name, (column, index) in found.items():
-            raw = values[index - 1] if index - 1 < len(values) else None
-            try:
-                value = column.read(raw)
-            except CellError as exc:
-                errors.add(sheet, row_number, name, str(exc))
-                continue
-            if column.required and value in (None, "", []):
-                errors.add(sheet, row_number, name, "必填项未填写。")
-                continue
-            parsed[name] = value
-        sheet.rows.append((row_number, parsed))
-    return sheet
-
-
-# --- Validating ------------------------------------------------------------------------------------------------
 
 
 def _chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
@@ -202,207 +244,380 @@ def _chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def _apply(instance, values: dict[str, Any], skip: Iterable[str] = ()) -> None:
-    """Set the file's values; an empty cell means the field's empty value (None or its default)."""
-    for name, value in values.items():
-        if name in skip:
+def _header(book: XlsxReader, sheet_name: str, columns: tuple[Column, ...], errors: _Errors) -> SheetColumns | None:
+    """The sheet's columns from its first row; None (with an error) when a required column is missing."""
+    by_header: dict[str, Column] = {}
+    for column in columns:
+        by_header[column.label] = column
+        by_header[column.field] = column
+    rows = book.rows(sheet_name)
+    try:
+        header_row, titles = next(rows, (1, []))
+    finally:
+        rows.close()
+    found: dict[str, tuple[Column, int]] = {}
+    for index, title in enumerate(titles):
+        column = by_header.get(str(title).strip()) if title is not None else None
+        if column is not None and column.field not in found:
+            found[column.field] = (column, index)
+    missing = [c.label for c in columns if c.required and c.field not in found]
+    if missing:
+        errors.add(
+            sheet_name, header_row, "", f"缺少必填列：{'、'.join(missing)}。请使用下载的模板，不要修改第一行的列名。"
+        )
+        return None
+    return SheetColumns(sheet_name, found, header_row)
+
+
+@functools.cache
+def _examples(sheet_name: str) -> dict[str, Any]:
+    """The template's example row of a sheet, as read back (exports.template_workbook writes it)."""
+    columns = dict(SHEETS)[sheet_name]
+    return {c.field: c.read(c.example) for c in columns if c.example != ""}
+
+
+def _data_rows(
+    book: XlsxReader, sheet: SheetColumns, errors: _Errors
+) -> Iterator[tuple[int, dict[str, Any], set[str]]]:
+    """(row number, values by field, fields whose cell could not be read) of every non-empty data row."""
+    examples = _examples(sheet.name)
+    columns = list(sheet.columns.items())
+    for row_number, values in book.rows(sheet.name):
+        if row_number <= sheet.header_row:
             continue
-        model_field = instance._meta.get_field(name)
-        if value is None or value == "":
-            value = None if model_field.null else (model_field.get_default() if model_field.has_default() else "")
-        setattr(instance, model_field.attname if not model_field.is_relation else name, value)
+        if not values or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        parsed: dict[str, Any] = {}
+        failed: set[str] = set()
+        for name, (column, index) in columns:
+            raw = values[index] if index < len(values) else None
+            try:
+                value = column.read(raw)
+            except CellError as exc:
+                errors.add(sheet, row_number, name, str(exc))
+                failed.add(name)
+                continue
+            if column.required and value in (None, "", []):
+                errors.add(sheet, row_number, name, "必填项未填写。")
+                failed.add(name)
+                continue
+            parsed[name] = value
+        if examples and all(parsed.get(name) == value for name, value in examples.items() if name in sheet.columns):
+            errors.add(sheet, row_number, "", "这是模板中的示例行，请删除或改为真实数据后再上传。")
+            continue
+        yield row_number, parsed, failed
+
+
+# --- Validating ------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class _Plan:
     households: dict[str, Household] = field(default_factory=dict)  # household_number → instance
-    new_households: set[str] = field(default_factory=set)
+    household_rows: dict[str, int] = field(default_factory=dict)  # household_number → its row in 户信息
     members: list[Member] = field(default_factory=list)
-    member_numbers: list[str] = field(default_factory=list)  # household_number of each planned member
     incomes: list[IncomeRecord] = field(default_factory=list)
-    income_numbers: list[str] = field(default_factory=list)
-    fields: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    fields: dict[str, set[str]] = field(default_factory=dict)  # model → the fields the workbook gives
 
 
-def _validate(sheets: dict[str, SheetRows], user, errors: _Errors) -> _Plan:
-    plan = _Plan()
-    households_sheet = sheets.get(HOUSEHOLD_SHEET)
-    members_sheet = sheets.get(MEMBER_SHEET)
-    incomes_sheet = sheets.get(INCOME_SHEET)
-    if households_sheet is None or members_sheet is None:
-        return plan
-    plan.fields["household"] = {n for n in households_sheet.columns if n not in ("household_number", "village")}
-    plan.fields["member"] = {n for n in members_sheet.columns if n != "household_number"}
-    plan.fields["income"] = {
-        n for n in (incomes_sheet.columns if incomes_sheet else {}) if n not in ("household_number", "year")
-    }
+class _Validator:
+    """Reads the workbook sheet by sheet and builds the plan of what a commit would write."""
 
-    # Villages: known, and inside the user's jurisdiction.
-    codes = sorted({values["village"] for _, values in households_sheet.rows if values.get("village")})
-    villages = {v.code: v for chunk in _chunks(codes) for v in Village.objects.filter(code__in=chunk)}
-    allowed = {
-        code
-        for chunk in _chunks(codes)
-        for code in scope_to(user, Village.objects.filter(code__in=chunk)).values_list("code", flat=True)
-    }
-    # Existing households of the file, and which of them the user may change.
-    numbers = sorted(
-        {values["household_number"] for _, values in households_sheet.rows if values.get("household_number")}
-    )
-    existing = {
-        h.household_number: h
-        for chunk in _chunks(numbers)
-        for h in Household.objects.filter(household_number__in=chunk)
-    }
-    writable = {
-        n
-        for chunk in _chunks(numbers)
-        for n in scope_to(user, Household.objects.filter(household_number__in=chunk)).values_list(
-            "household_number", flat=True
-        )
-    }
+    def __init__(self, user, errors: _Errors, progress: Callable[[int], None]) -> None:
+        self.user = user
+        self.errors = errors
+        self.progress = progress
+        self.plan = _Plan()
 
-    first_row: dict[str, int] = {}
-    for row, values in households_sheet.rows:
-        number = values.get("household_number")
-        if not number:
-            continue
-        if number in first_row:
-            errors.add(households_sheet, row, "household_number", f"户编号{number}与第{first_row[number]}行重复。")
-            continue
-        first_row[number] = row
-        code = values.get("village")
-        village = villages.get(code) if code else None
-        if code and village is None:
-            errors.add(households_sheet, row, "village", f"村代码{code}不存在，请核对12位行政区划代码。")
-        elif code and code not in allowed:
-            errors.add(households_sheet, row, "village", f"村代码{code}（{village.name}）不在您的辖区内。")
-            village = None
-        household = existing.get(number)
-        if household is not None and number not in writable:
-            errors.add(households_sheet, row, "household_number", f"户编号{number}已被辖区外的户使用。")
-            continue
-        if household is None:
-            household = Household(household_number=number)
-            plan.new_households.add(number)
-        if village is not None:
-            household.village = village
-        _apply(household, values, skip=("household_number", "village"))
+    def run(self, path: str | Path) -> _Plan:
         try:
-            household.clean_fields(exclude=["village"] if village is None else None)
-            household.clean()
-        except ValidationError as exc:
-            errors.add_validation(households_sheet, row, exc, "household_number")
-        plan.households[number] = household
+            with XlsxReader(path) as book:
+                sheets = self._sheets(book)
+                if sheets is None:
+                    return self.plan
+                self.progress(10)
+                self._households(book, sheets[HOUSEHOLD_SHEET])
+                self.progress(30)
+                self._members(book, sheets[MEMBER_SHEET])
+                self.progress(70)
+                if sheets.get(INCOME_SHEET) is not None:
+                    self._incomes(book, sheets[INCOME_SHEET])
+                self.progress(85)
+        except WorkbookError as exc:
+            logger.info("unreadable workbook %s: %s", path, exc)
+            self.errors.add(FILE_SHEET, 0, "", "文件不是有效的Excel工作簿（.xlsx），请用下载的模板填写后上传。")
+        return self.plan
 
-    _validate_members(members_sheet, plan, first_row, households_sheet, errors)
-    if incomes_sheet is not None:
-        _validate_incomes(incomes_sheet, plan, errors)
-    return plan
-
-
-def _validate_members(
-    sheet: SheetRows, plan: _Plan, household_rows: dict[str, int], households_sheet: SheetRows, errors: _Errors
-) -> None:
-    on_file: dict[tuple[str, str], Member] = {}
-    existing_by_household: dict[int, list[Member]] = defaultdict(list)
-    existing_ids = [h.pk for h in plan.households.values() if h.pk]
-    for chunk in _chunks(existing_ids):
-        for member in Member.objects.filter(household_id__in=chunk).select_related("household"):
-            on_file[(member.household.household_number, member.id_number)] = member
-            existing_by_household[member.household_id].append(member)
-
-    seen_ids: dict[str, int] = {}
-    file_ids: list[str] = []
-    rows: list[tuple[int, dict, Member, str]] = []
-    for row, values in sheet.rows:
-        number = values.get("household_number")
-        if number and number not in household_rows:
-            errors.add(sheet, row, "household_number", f"户编号{number}不在“户信息”表中。")
-            continue
-        if not number or number not in plan.households:
-            continue
-        raw_id = str(values.get("id_number") or "").strip().upper()
-        member = on_file.get((number, raw_id)) or Member()
-        _apply(member, values, skip=("household_number",))
-        try:
-            member.clean_fields(exclude=["household"])
-            member.clean()
-        except ValidationError as exc:
-            errors.add_validation(sheet, row, exc, "id_number")
-            continue
-        if member.is_active:
-            if member.id_number in seen_ids:
-                errors.add(sheet, row, "id_number", f"身份证号与第{seen_ids[member.id_number]}行重复。")
+    def _sheets(self, book: XlsxReader) -> dict[str, SheetColumns | None] | None:
+        found: dict[str, SheetColumns | None] = {}
+        complete = True
+        for sheet_name, columns in SHEETS:
+            if sheet_name not in book.sheetnames:
+                if sheet_name in REQUIRED_SHEETS:
+                    self.errors.add(
+                        sheet_name,
+                        0,
+                        "",
+                        f"缺少工作表“{sheet_name}”。工作簿应包含：户信息、家庭成员、年度收入（可选）。",
+                    )
+                    complete = False
                 continue
-            seen_ids[member.id_number] = row
-            file_ids.append(member.id_number)
-        rows.append((row, values, member, number))
+            found[sheet_name] = _header(book, sheet_name, columns, self.errors)
+            complete = complete and found[sheet_name] is not None
+        if not complete:
+            return None
+        self.plan.fields = {
+            "household": {n for n in found[HOUSEHOLD_SHEET].columns if n != "village"},
+            "member": {n for n in found[MEMBER_SHEET].columns if n != "household_number"},
+            "income": set(found[INCOME_SHEET].columns) - {"household_number"} if found.get(INCOME_SHEET) else set(),
+        }
+        return found
 
-    # An ID number may be active in one household only, in the whole registry.
-    elsewhere: dict[str, str] = {}
-    for chunk in _chunks(file_ids):
-        for id_number, number in Member.objects.filter(id_number__in=chunk, is_active=True).values_list(
-            "id_number", "household__household_number"
-        ):
-            elsewhere[id_number] = number
-    heads: Counter = Counter()
-    in_file_pks: set[int] = set()
-    for row, _values, member, number in rows:
-        other = elsewhere.get(member.id_number) if member.is_active else None
-        if other is not None and other != number:
-            errors.add(sheet, row, "id_number", f"身份证号已是户{other}的在户成员，同一身份证号只能属于一名在户成员。")
-            continue
-        if member.pk:
-            in_file_pks.add(member.pk)
-        if member.is_active and member.relation == Relation.HEAD:
-            heads[number] += 1
-        plan.members.append(member)
-        plan.member_numbers.append(number)
-    # Exactly one active head per household, counting members on file that the workbook does not mention.
-    for number, household in plan.households.items():
-        kept = (
-            [m for m in existing_by_household.get(household.pk, []) if m.pk not in in_file_pks] if household.pk else []
-        )
-        count = heads[number] + sum(1 for m in kept if m.is_active and m.relation == Relation.HEAD)
-        if count != 1:
-            errors.add(
-                households_sheet,
-                household_rows[number],
-                "household_number",
-                f"户{number}须有且只有一名在户的户主，“家庭成员”表中为{count}名。",
+    # --- 户信息 ---
+
+    def _households(self, book: XlsxReader, sheet: SheetColumns) -> None:
+        self.household_sheet = sheet
+        rows = list(_data_rows(book, sheet, self.errors))
+        codes = sorted({values["village"] for _, values, _ in rows if values.get("village")})
+        villages = {
+            v.code: v
+            for chunk in _chunks(codes)
+            for v in Village.objects.filter(code__in=chunk).only("id", "code", "name", "county_id", "township_id")
+        }
+        numbers = sorted({values["household_number"] for _, values, _ in rows if values.get("household_number")})
+        existing = {
+            h.household_number: h
+            for chunk in _chunks(numbers)
+            for h in Household.objects.filter(household_number__in=chunk)
+        }
+        writable = {
+            number
+            for chunk in _chunks(numbers)
+            for number in scope_to(self.user, Household.objects.filter(household_number__in=chunk)).values_list(
+                "household_number", flat=True
+            )
+        }
+        jurisdiction = jurisdiction_for(self.user)
+
+        def may_register_in(village: Village) -> bool:
+            # The household scope's village path (assistance.jurisdiction): a helper's households do not count.
+            return (
+                jurisdiction.everything
+                or village.county_id in jurisdiction.county_ids
+                or village.township_id in jurisdiction.township_ids
+                or village.pk in jurisdiction.village_ids
             )
 
+        names = self.plan.fields["household"]
+        for row, values, failed in rows:
+            number = values.get("household_number")
+            if not number:
+                continue
+            if number in self.plan.household_rows:
+                first = self.plan.household_rows[number]
+                self.errors.add(sheet, row, "household_number", f"户编号{number}与第{first}行重复。")
+                continue
+            self.plan.household_rows[number] = row
+            household = existing.get(number)
+            if household is not None and number not in writable:
+                self.errors.add(
+                    sheet, row, "household_number", f"户编号{number}已是辖区外的贫困户，不能在此导入或修改。"
+                )
+                continue
+            code = values.get("village")
+            village = villages.get(code) if code else None
+            if code and village is None:
+                self.errors.add(sheet, row, "village", f"村代码{code}不存在，请核对12位行政区划代码。")
+            elif village is not None and not may_register_in(village):
+                self.errors.add(sheet, row, "village", f"村代码{code}（{village.name}）不在您的辖区内。")
+            household = household or Household(household_number=number)
+            if village is not None:
+                household.village_id = village.pk
+            _assign(household, values, skip=("household_number", "village"))
+            messages = _merge(_field_messages(household, names, failed), _clean_messages(household))
+            if messages:
+                self.errors.add_messages(sheet, row, messages, "household_number", failed)
+            self.plan.households[number] = household
 
-def _validate_incomes(sheet: SheetRows, plan: _Plan, errors: _Errors) -> None:
-    existing: dict[tuple[str, int], IncomeRecord] = {}
-    ids = {h.pk: n for n, h in plan.households.items() if h.pk}
-    for chunk in _chunks(list(ids)):
-        for record in IncomeRecord.objects.filter(household_id__in=chunk):
-            existing[(ids[record.household_id], record.year)] = record
-    seen: dict[tuple[str, int], int] = {}
-    for row, values in sheet.rows:
-        number, year = values.get("household_number"), values.get("year")
-        if number and number not in plan.households:
-            errors.add(sheet, row, "household_number", f"户编号{number}不在“户信息”表中。")
-            continue
-        if not number or year is None:
-            continue
-        if (number, year) in seen:
-            errors.add(
-                sheet, row, "year", f"户{number}的{year}年收入与第{seen[(number, year)]}行重复，每户每年只能有一条。"
+    # --- 家庭成员 ---
+
+    def _members(self, book: XlsxReader, sheet: SheetColumns) -> None:
+        plan, errors = self.plan, self.errors
+        by_pk = {h.pk: number for number, h in plan.households.items() if h.pk}
+        existing: dict[tuple[str, str], Member] = {}
+        active_heads: dict[str, set[int]] = defaultdict(set)  # household_number → pks of its active heads
+        for chunk in _chunks(list(by_pk)):
+            for member in Member.objects.filter(household_id__in=chunk):
+                number = by_pk[member.household_id]
+                key = (number, member.id_number)
+                if key not in existing or member.is_active:  # an ID that left and came back: the active row
+                    existing[key] = member
+                if member.is_active and member.relation == Relation.HEAD:
+                    active_heads[number].add(member.pk)
+
+        names = plan.fields["member"] - {"id_number"}
+        mentioned: set[int] = set()  # pks of the members on file that the workbook lists
+        heads: dict[str, list[int]] = defaultdict(list)  # household_number → rows of its active heads
+        seen_in_household: dict[tuple[str, str], int] = {}
+        seen_active: dict[str, int] = {}
+        leaving: set[tuple[str, str]] = set()  # (household_number, id_number) marked 不在户 in the workbook
+        planned_rows: list[int] = []
+        uncertain: set[str] = set()
+        for row, values, failed in _data_rows(book, sheet, errors):
+            number = values.get("household_number")
+            if not number:
+                continue
+            if number not in plan.household_rows:
+                errors.add(sheet, row, "household_number", f"户编号{number}不在“户信息”表中。")
+                continue
+            household = plan.households.get(number)
+            if household is None:
+                continue  # the household itself was refused (reported on its row)
+            id_number = str(values.get("id_number") or "").upper()
+            member = existing.get((number, id_number)) if household.pk else None
+            if member is not None:
+                mentioned.add(member.pk)
+            member = member or Member()
+            member.household = household
+            _assign(member, values, skip=("household_number",))
+            messages = _merge(_field_messages(member, names, failed), _clean_messages(member))
+            if "id_number" not in failed:
+                try:
+                    parsed = parse_id_number(member.id_number)
+                except ValidationError as exc:
+                    messages.setdefault("id_number", []).extend(exc.messages)
+                else:
+                    member.id_number, member.gender, member.birth_date = parsed.number, parsed.gender, parsed.birth_date
+            if "relation" in failed or "is_active" in failed:
+                uncertain.add(number)  # whether this row is a head is unknown: no head count for its household
+            elif member.is_active and member.relation == Relation.HEAD:
+                heads[number].append(row)
+            if messages:
+                errors.add_messages(sheet, row, messages, "id_number", failed)
+                continue
+            key = (number, member.id_number)
+            if key in seen_in_household:
+                errors.add(
+                    sheet,
+                    row,
+                    "id_number",
+                    f"户{number}中已有此身份证号（第{seen_in_household[key]}行），同一人只能登记一行。",
+                )
+                continue
+            seen_in_household[key] = row
+            if member.is_active:
+                if member.id_number in seen_active:
+                    errors.add(
+                        sheet,
+                        row,
+                        "id_number",
+                        f"身份证号与第{seen_active[member.id_number]}行重复：同一身份证号只能是一名在户成员。",
+                    )
+                    continue
+                seen_active[member.id_number] = row
+            else:
+                leaving.add(key)
+            plan.members.append(member)
+            planned_rows.append(row)
+
+        self._check_registry_ids(sheet, planned_rows, leaving)
+        self._check_heads(sheet, heads, active_heads, mentioned, uncertain)
+
+    def _check_registry_ids(self, sheet: SheetColumns, rows: list[int], leaving: set[tuple[str, str]]) -> None:
+        """An ID number may be active in one household only, in the whole registry (DOMAIN.md §2)."""
+        active = [(row, m) for row, m in zip(rows, self.plan.members, strict=True) if m.is_active]
+        holders: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks([m.id_number for _, m in active]):
+            for pk, id_number, number in Member.objects.filter(id_number__in=chunk, is_active=True).values_list(
+                "pk", "id_number", "household__household_number"
+            ):
+                holders[id_number] = (pk, number)
+        for row, member in active:
+            holder = holders.get(member.id_number)
+            if holder is None or holder[0] == member.pk:
+                continue
+            pk, number = holder
+            if (number, member.id_number) in leaving:
+                continue  # the workbook moves the person: 不在户 in the old household, 在户 in the new one
+            self.errors.add(
+                sheet,
+                row,
+                "id_number",
+                f"身份证号已是户{number}的在户成员：同一身份证号只能属于一名在户成员。"
+                f"如确已迁入本户，请在原户办理减少（或在本文件中把原户该成员标为不在户）。",
             )
-            continue
-        seen[(number, year)] = row
-        record = existing.get((number, year)) or IncomeRecord(year=year)
-        _apply(record, values, skip=("household_number",))
-        try:
-            record.clean_fields(exclude=["household"])
-        except ValidationError as exc:
-            errors.add_validation(sheet, row, exc, "year")
-            continue
-        plan.incomes.append(record)
-        plan.income_numbers.append(number)
+
+    def _check_heads(
+        self,
+        sheet: SheetColumns,
+        heads: dict[str, list[int]],
+        active_heads: dict[str, set[int]],
+        mentioned: set[int],
+        uncertain: set[str],
+    ) -> None:
+        """Exactly one active head per household, counting the members on file the workbook does not list."""
+        for number, row in self.plan.household_rows.items():
+            if number not in self.plan.households or number in uncertain:
+                continue
+            kept = len(active_heads.get(number, set()) - mentioned)
+            rows = heads.get(number, [])
+            count = len(rows) + kept
+            if count == 0:
+                self.errors.add(
+                    self.household_sheet,
+                    row,
+                    "household_number",
+                    f"户{number}没有在户的户主：每户须有且只有一名，请在“家庭成员”表中把一名在户成员的与户主关系填为“户主”。",
+                )
+            elif count > 1:
+                where = "、".join(f"第{r}行" for r in rows)
+                extra = f"，另有{kept}名已在系统中（本文件未列出）" if kept else ""
+                for head_row in rows:
+                    self.errors.add(
+                        sheet,
+                        head_row,
+                        "relation",
+                        f"户{number}有{count}名在户的户主（{where}{extra}），每户须有且只有一名。",
+                    )
+
+    # --- 年度收入 ---
+
+    def _incomes(self, book: XlsxReader, sheet: SheetColumns) -> None:
+        plan, errors = self.plan, self.errors
+        by_pk = {h.pk: number for number, h in plan.households.items() if h.pk}
+        existing: dict[tuple[str, int], IncomeRecord] = {}
+        for chunk in _chunks(list(by_pk)):
+            for record in IncomeRecord.objects.filter(household_id__in=chunk):
+                existing[(by_pk[record.household_id], record.year)] = record
+        names = plan.fields["income"]
+        seen: dict[tuple[str, int], int] = {}
+        for row, values, failed in _data_rows(book, sheet, errors):
+            number, year = values.get("household_number"), values.get("year")
+            if not number:
+                continue
+            if number not in plan.household_rows:
+                errors.add(sheet, row, "household_number", f"户编号{number}不在“户信息”表中。")
+                continue
+            household = plan.households.get(number)
+            if household is None or year is None:
+                continue
+            if (number, year) in seen:
+                errors.add(
+                    sheet,
+                    row,
+                    "year",
+                    f"户{number}的{year}年收入与第{seen[(number, year)]}行重复，每户每年只能有一条。",
+                )
+                continue
+            seen[(number, year)] = row
+            record = existing.get((number, year)) or IncomeRecord(year=year)
+            record.household = household
+            _assign(record, values, skip=("household_number",))
+            messages = _field_messages(record, names, failed)
+            if messages:
+                errors.add_messages(sheet, row, messages, "year", failed)
+                continue
+            plan.incomes.append(record)
 
 
 # --- Writing -------------------------------------------------------------------------------------------------
@@ -413,87 +628,80 @@ def _editable(model, names: set[str]) -> list[str]:
     return sorted(n for n in names if n in allowed)
 
 
+def _bulk_update(objs: list, model, fields: list[str], user, reason: str) -> None:
+    # In batches: the history rows of one batch are built, written and dropped before the next.
+    for batch in _chunks(objs, WRITE_BATCH):
+        bulk_update_with_history(
+            batch, model, fields, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
+        )
+
+
+def _bulk_create(objs: list, model, user, reason: str) -> None:
+    for batch in _chunks(objs, WRITE_BATCH):
+        bulk_create_with_history(batch, model, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason)
+
+
 def _write(plan: _Plan, user, reason: str, result: ImportResult) -> None:
-    new = [h for n, h in plan.households.items() if n in plan.new_households]
-    old = [h for n, h in plan.households.items() if n not in plan.new_households]
-    household_fields = [*_editable(Household, plan.fields["household"] | {"village"}), "updated_at"]
+    households = list(plan.households.values())
+    new = [h for h in households if h.pk is None]
+    old = [h for h in households if h.pk is not None]
     now = timezone.now()
     for household in old:
         household.updated_at = now
-    if old:
-        bulk_update_with_history(
-            old, Household, household_fields, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
-        )
-    if new:
-        bulk_create_with_history(
-            new, Household, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
-        )
-    ids = {}
-    numbers = list(plan.households)
-    for chunk in _chunks(numbers):
-        ids.update(Household.objects.filter(household_number__in=chunk).values_list("household_number", "id"))
-    for number, household in plan.households.items():
-        household.pk = household.id = ids[number]
+    _bulk_update(
+        old, Household, [*_editable(Household, plan.fields["household"] | {"village"}), "updated_at"], user, reason
+    )
+    _bulk_create(new, Household, user, reason)  # sets their primary keys (PostgreSQL, SQLite ≥ 3.35)
 
+    for member in plan.members:
+        member.household_id = member.household.pk
+    updates = [m for m in plan.members if m.pk is not None]
+    creates = [m for m in plan.members if m.pk is None]
     member_fields = [*_editable(Member, plan.fields["member"]), "gender", "birth_date"]
-    updates, creates = [], []
-    for member, number in zip(plan.members, plan.member_numbers, strict=True):
-        member.household_id = ids[number]
-        (updates if member.pk else creates).append(member)
-    # Demote before promoting, and retire before activating, so that the one-active-head and unique-active-ID
-    # constraints hold after every statement.
-    first = [m for m in updates if not (m.is_active and m.relation == Relation.HEAD)]
-    second = [m for m in updates if m.is_active and m.relation == Relation.HEAD]
-    for batch in (first, second):
-        if batch:
-            bulk_update_with_history(
-                batch, Member, member_fields, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
-            )
-    if creates:
-        bulk_create_with_history(
-            creates, Member, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
-        )
+    # The database allows one active head per household and one active member per ID number after every
+    # statement: departures first, then the other members, then the heads; new members last.
+    for group in (
+        [m for m in updates if not m.is_active],
+        [m for m in updates if m.is_active and m.relation != Relation.HEAD],
+        [m for m in updates if m.is_active and m.relation == Relation.HEAD],
+    ):
+        _bulk_update(group, Member, member_fields, user, reason)
+    _bulk_create(creates, Member, user, reason)
 
-    income_fields = _editable(IncomeRecord, plan.fields["income"])
-    income_updates, income_creates = [], []
-    for record, number in zip(plan.incomes, plan.income_numbers, strict=True):
-        record.household_id = ids[number]
-        (income_updates if record.pk else income_creates).append(record)
-    if income_updates and income_fields:
-        bulk_update_with_history(
-            income_updates,
-            IncomeRecord,
-            income_fields,
-            batch_size=WRITE_BATCH,
-            default_user=user,
-            default_change_reason=reason,
-        )
-    if income_creates:
-        bulk_create_with_history(
-            income_creates, IncomeRecord, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
-        )
+    for record in plan.incomes:
+        record.household_id = record.household.pk
+    income_updates = [r for r in plan.incomes if r.pk is not None]
+    income_creates = [r for r in plan.incomes if r.pk is None]
+    _bulk_update(income_updates, IncomeRecord, _editable(IncomeRecord, plan.fields["income"] - {"year"}), user, reason)
+    _bulk_create(income_creates, IncomeRecord, user, reason)
 
     result.households_created, result.households_updated = len(new), len(old)
     result.members_created, result.members_updated = len(creates), len(updates)
     result.incomes_created, result.incomes_updated = len(income_creates), len(income_updates)
-    result.household_ids = sorted(ids.values())
+    result.household_ids = sorted(h.pk for h in households)
     result.years = {r.year for r in plan.incomes}
 
 
 def import_workbook(
-    path: str | Path, *, user, commit: bool, reason: str = "Excel导入", progress: Callable[[int], None] | None = None
+    path: str | Path,
+    *,
+    user,
+    commit: bool,
+    reason: str = "Excel导入",
+    progress: Callable[[int], None] | None = None,
+    recompute: bool = True,
 ) -> ImportResult:
-    """Validate a workbook and, when ``commit`` and clean, write it all in one transaction."""
+    """Validate a workbook (the dry run) and, when ``commit`` and it is clean, write it all in one transaction
+    with history rows by ``user`` and ``reason``; the imported households' assessments are recomputed after the
+    commit (``recompute=False``: the caller does it, e.g. the benchmark to time it apart)."""
     progress = progress or (lambda _: None)
     errors = _Errors()
+    validator = _Validator(user, errors, progress)
     try:
-        sheets = read_workbook(path, errors)
-        progress(30)
-        plan = _validate(sheets, user, errors)
+        plan = validator.run(path)
     except TooManyErrors:
-        errors.items.append(RowError("文件", 0, "", "", f"错误过多，仅列出前{MAX_REPORTED_ERRORS}条。"))
+        errors.items.append(RowError(FILE_SHEET, 0, "", "", f"错误过多，仅列出前{MAX_REPORTED_ERRORS}条。"))
         return ImportResult(errors=errors.items)
-    progress(60)
     result = ImportResult(
         errors=errors.items, households=len(plan.households), members=len(plan.members), incomes=len(plan.incomes)
     )
@@ -502,26 +710,35 @@ def import_workbook(
     try:
         with transaction.atomic():
             _write(plan, user, reason, result)
-            _schedule_recompute(result)
+            if recompute:
+                schedule_recompute(result.household_ids, result.years)
     except IntegrityError as exc:  # a concurrent change since the validation: nothing was written
+        logger.warning("import refused by the database: %s", exc)
         result.errors = [
-            RowError("文件", 0, "", "", f"导入时数据已被他人修改，未写入任何数据，请重新校验后导入。（{exc}）")
+            RowError(FILE_SHEET, 0, "", "", "导入时数据已被他人修改，未写入任何数据。请重新上传校验后再导入。")
         ]
     progress(100)
     return result
 
 
-def _schedule_recompute(result: ImportResult) -> None:
-    from assessments.services import BATCH_SIZE, current_assessment_year
+def schedule_recompute(household_ids: list[int], years: Iterable[int] = ()) -> None:
+    """After the commit, recompute the households' assessments (DOMAIN.md §4) for the current year, the years
+    of the imported incomes and the years they are already assessed for, one task per page."""
+    from assessments.models import Assessment
+    from assessments.services import current_assessment_year, page_size
     from assessments.tasks import recompute_household_page
 
-    years = sorted(result.years | {current_assessment_year()})
-    ids = list(result.household_ids)
+    wanted = set(years) | {current_assessment_year()}
+    for chunk in _chunks(household_ids):
+        wanted.update(
+            Assessment.objects.filter(household_id__in=chunk, is_current=True).values_list("year", flat=True).distinct()
+        )
+    ids = list(household_ids)
 
     def dispatch() -> None:
-        for year in years:
-            for chunk in _chunks(ids, BATCH_SIZE):
-                recompute_household_page.delay(chunk, year)
+        for year in sorted(wanted):
+            for page in _chunks(ids, page_size()):
+                recompute_household_page.delay(page, year)
 
     transaction.on_commit(dispatch)
 
@@ -530,40 +747,115 @@ def _schedule_recompute(result: ImportResult) -> None:
 
 
 def annotate_workbook(source: str | Path, target: str | Path, errors: list[RowError]) -> None:
-    """Write a copy of ``source`` with every faulty cell filled red and commented with its error(s).
-    Streams both workbooks (read-only in, write-only out): memory stays flat for large files."""
-    by_cell: dict[tuple[str, int, str], list[str]] = defaultdict(list)
+    """Write a copy of ``source`` with every faulty cell filled red and commented with its error(s); errors of
+    a whole row go to its first cell, errors of a sheet to its first cell. Streams both workbooks: memory stays
+    flat for large files. Raises WorkbookError if ``source`` cannot be read."""
+    marks: dict[str, dict[int, dict[int, list[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for error in errors:
-        by_cell[(error.sheet, error.row, error.column_letter or "A")].append(error.message)
-    workbook = load_workbook(source, read_only=True, data_only=False)
+        column = column_index_from_string(error.column_letter) if error.column_letter else 1
+        marks[error.sheet][max(error.row, 1)][column].append(error.message)
     out = Workbook(write_only=True)
-    try:
-        for worksheet in workbook.worksheets:
-            target_sheet = out.create_sheet(worksheet.title)
-            sheet_errors = [m for (s, r, _), m in by_cell.items() if s == worksheet.title and r == 0]
-            for row_number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
-                cells = []
-                for column_number, value in enumerate(values, start=1):
-                    cell = WriteOnlyCell(target_sheet, value=value)
-                    messages = by_cell.get((worksheet.title, row_number, get_column_letter(column_number)))
-                    if row_number == 1 and column_number == 1 and sheet_errors:
-                        messages = [*(messages or []), *(m for ms in sheet_errors for m in ms)]
-                    if messages:
-                        cell.fill = ERROR_FILL
-                        cell.comment = Comment("\n".join(messages), "校验")
-                    cells.append(cell)
-                target_sheet.append(cells)
-        out.save(target)
-    finally:
-        workbook.close()
+    with XlsxReader(source) as book:
+        for sheet_name in book.sheetnames:
+            target_sheet = out.create_sheet(sheet_name)
+            marked = marks.get(sheet_name, {})
+            next_row = 1
+            for row_number, values in book.rows(sheet_name):
+                while next_row < row_number:  # rows the file leaves out: keep the numbering
+                    target_sheet.append(_cells(target_sheet, [], marked.get(next_row)))
+                    next_row += 1
+                target_sheet.append(_cells(target_sheet, values, marked.get(row_number)))
+                next_row = row_number + 1
+            for row_number in sorted(r for r in marked if r >= next_row):  # errors on rows past the end
+                while next_row <= row_number:
+                    target_sheet.append(_cells(target_sheet, [], marked.get(next_row)))
+                    next_row += 1
+    out.save(target)
 
 
-# --- Jobs (run by the Celery task) ---------------------------------------------------------------------------
+def _cells(sheet, values: list, marked: dict[int, list[str]] | None) -> list:
+    """One row for a write-only sheet: text that looks like a formula stays text; marked cells are filled red
+    and commented."""
+    width = max([len(values), *marked]) if marked else len(values)
+    cells = []
+    for column_number in range(1, width + 1):
+        value = values[column_number - 1] if column_number <= len(values) else None
+        messages = marked.get(column_number) if marked else None
+        if not messages and not (isinstance(value, str) and value.startswith("=")):
+            cells.append(value)
+            continue
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        if messages:
+            cell.fill = ERROR_FILL
+            cell.comment = Comment("\n".join(messages), "校验")
+        cells.append(cell)
+    return cells
+
+
+# --- Jobs: upload, dry run, commit (the services behind the API and the admin) -------------------------------
+
+
+def check_upload(upload) -> None:
+    """An uploaded workbook: an .xlsx file of at most ``IMPORT_MAX_BYTES``. Raises ValidationError in Chinese."""
+    name = getattr(upload, "name", "") or ""
+    if not name.lower().endswith(ALLOWED_EXTENSIONS):
+        raise ValidationError("只能上传Excel工作簿（.xlsx）文件，请用下载的模板填写；旧版.xls请先另存为.xlsx。")
+    limit = settings.IMPORT_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            f"文件过大（{upload.size / 1024 / 1024:.1f} MB），上限为{limit / 1024 / 1024:.0f} MB，请分乡镇或分批导入。"
+        )
+    if upload.size == 0:
+        raise ValidationError("文件是空的。")
+
+
+def import_job_create(*, user, upload) -> ImportJob:
+    """Store an uploaded workbook as an import job and dispatch its dry run (after the commit)."""
+    from households.tasks import run_import
+
+    check_upload(upload)
+    file_name = Path(upload.name).name[:200]
+    job = ImportJob(user=user, file_name=file_name)
+    job.file.save(file_name, upload, save=False)
+    job.save()
+    transaction.on_commit(lambda: run_import.delay(job.pk, commit=False))
+    return job
+
+
+def import_job_commit(*, job: ImportJob) -> ImportJob:
+    """Queue the commit of a job whose dry run was clean; refuse (ValidationError, Chinese) otherwise. The
+    status moves from "valid" to "committing" in one UPDATE, so two clicks commit once."""
+    from households.tasks import run_import
+
+    if job.status != ImportJob.Status.VALID:
+        raise ValidationError(_commit_refusal(job))
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.VALID).update(
+        status=ImportJob.Status.COMMITTING, progress=0
+    )
+    if not claimed:
+        job.refresh_from_db()
+        raise ValidationError(_commit_refusal(job))
+    job.status, job.progress = ImportJob.Status.COMMITTING, 0
+    transaction.on_commit(lambda: run_import.delay(job.pk, commit=True))
+    return job
+
+
+def _commit_refusal(job: ImportJob) -> str:
+    reasons = {
+        ImportJob.Status.UPLOADED: "文件尚未校验，请等待校验完成后再确认导入。",
+        ImportJob.Status.VALIDATING: "文件正在校验，请等待校验完成后再确认导入。",
+        ImportJob.Status.INVALID: "校验未通过，不能导入：请下载标注错误的文件，改正后重新上传。",
+        ImportJob.Status.COMMITTING: "该文件正在导入，请勿重复提交。",
+        ImportJob.Status.COMMITTED: "该文件已导入，不能重复导入；如需更新，请重新上传。",
+        ImportJob.Status.FAILED: "导入失败，未写入任何数据：请重新上传校验后再导入。",
+    }
+    return reasons.get(job.status, "只有校验通过的文件才能导入。")
 
 
 def run_job(job: ImportJob, *, commit: bool) -> ImportJob:
-    """Dry-run (``commit=False``) or commit an import job, storing its report and counts."""
-    from django.core.files.base import ContentFile
+    """Dry-run (``commit=False``) or commit an import job, storing its report, counts and annotated copy."""
 
     def progress(percent: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(progress=percent)
@@ -571,27 +863,24 @@ def run_job(job: ImportJob, *, commit: bool) -> ImportJob:
     job.status = ImportJob.Status.COMMITTING if commit else ImportJob.Status.VALIDATING
     job.progress = 0
     job.save(update_fields=["status", "progress"])
-    result = import_workbook(
-        job.file.path, user=job.user, commit=commit, reason=f"Excel导入 #{job.pk}", progress=progress
-    )
+    try:
+        result = import_workbook(
+            job.file.path, user=job.user, commit=commit, reason=f"Excel导入 #{job.pk}", progress=progress
+        )
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        job.status = ImportJob.Status.FAILED if commit else ImportJob.Status.INVALID
+        job.message = "处理文件时出错，未写入任何数据。请检查文件后重新上传，或联系管理员。"
+        job.progress = 100
+        job.save(update_fields=["status", "message", "progress"])
+        raise
     job.errors = [e.as_dict() for e in result.errors]
     job.error_count = len(result.errors)
-    for name in ("households", "members", "incomes"):
-        setattr(job, name, getattr(result, name))
+    job.households, job.members, job.incomes = result.households, result.members, result.incomes
     if result.errors:
         job.status = ImportJob.Status.FAILED if commit else ImportJob.Status.INVALID
         job.message = f"发现{len(result.errors)}处错误，未写入任何数据。"
-        if not job.annotated_file and Path(job.file.path).exists() and result.errors[0].row >= 0:
-            try:
-                import tempfile
-
-                with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
-                    annotate_workbook(job.file.path, handle.name, result.errors)
-                    job.annotated_file.save(
-                        f"标注错误_{job.file_name}", ContentFile(Path(handle.name).read_bytes()), save=False
-                    )
-            except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-                pass  # the file itself is unreadable: there is nothing to annotate
+        _save_annotated_copy(job, result.errors)
     elif commit:
         job.status = ImportJob.Status.COMMITTED
         job.committed_at = timezone.now()
@@ -611,8 +900,34 @@ def run_job(job: ImportJob, *, commit: bool) -> ImportJob:
         )
     else:
         job.status = ImportJob.Status.VALID
-        job.message = f"校验通过：{result.households}户、{result.members}名成员、{result.incomes}条收入记录，可以导入。"
+        job.message = (
+            f"校验通过：{result.households}户、{result.members}名成员、{result.incomes}条收入记录，可以确认导入。"
+        )
     job.validated_at = job.validated_at or timezone.now()
     job.progress = 100
     job.save()
     return job
+
+
+def _save_annotated_copy(job: ImportJob, errors: list[RowError]) -> None:
+    if job.annotated_file or not any(e.sheet != FILE_SHEET for e in errors):
+        return  # already made, or nothing in the workbook to mark (an unreadable file, a database refusal)
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
+        try:
+            annotate_workbook(job.file.path, handle.name, errors)
+        except WorkbookError:
+            return
+        job.annotated_file.save(f"标注错误_{job.file_name}", ContentFile(Path(handle.name).read_bytes()), save=False)
+
+
+__all__ = [
+    "ImportResult",
+    "RowError",
+    "annotate_workbook",
+    "check_upload",
+    "import_job_commit",
+    "import_job_create",
+    "import_workbook",
+    "run_job",
+    "schedule_recompute",
+]

@@ -102,6 +102,11 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStateEnum": "procedures.choices.State",
         "ProcedureActionEnum": "procedures.choices.Action",
         "SignatoryEnum": "procedures.choices.Signatory",
+        "StatusEnum": "households.choices.HouseholdStatus",
+        "MeasureStatusEnum": "assistance.choices.MeasureStatus",
+        "LoanStatusEnum": "assistance.choices.LoanStatus",
+        "LoanEventKindEnum": "assistance.choices.LoanEventKind",
+        "ImportStatusEnum": "households.models.ImportJob.Status",
     },
 }
 
@@ -189,6 +194,10 @@ COUNTY_EXIT_MIN_RECOGNITION_PERCENT = env_decimal("COUNTY_EXIT_MIN_RECOGNITION_P
 NOTICE_PERIOD_DAYS = env_int("NOTICE_PERIOD_DAYS", 7)
 # An application waiting on one step longer than this is listed for its supervisors.
 STALLED_STEP_DAYS = env_int("STALLED_STEP_DAYS", 15)
+
+# --- Excel import of household files (issue 7) ------------------------------------------------------------
+# Largest workbook accepted for import (bytes); a county's file of 20,000 households is about 10 MB.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 
 # --- Assistance (DOMAIN.md §7; configurable) ---------------------------------------------------------------
 VISIT_PHOTO_MAX_BYTES = env_int("VISIT_PHOTO_MAX_BYTES", 5 * 1024 * 1024)

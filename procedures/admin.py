@@ -181,6 +181,8 @@ class SignatureInline(ReadOnlyInline):
 
 
 class BulkTransitionForm(forms.Form):
+    """The comment recorded on every step of a bulk action (stripped: blanks count as empty)."""
+
     comment = forms.CharField(label="意见", required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
     def __init__(self, *args, reject: bool, **kwargs):
@@ -193,12 +195,6 @@ class BulkTransitionForm(forms.Form):
             field.help_text = "将记入每件申请的办理步骤。"
         else:
             self.fields["comment"].help_text = "可空；将记入每件申请的办理步骤。"
-
-    def clean_comment(self) -> str:
-        comment = (self.cleaned_data.get("comment") or "").strip()
-        if self.fields["comment"].required and not comment:
-            raise forms.ValidationError("不予通过须填写理由。")
-        return comment
 
 
 # ---------------------------------------------------------------------------------------------------------

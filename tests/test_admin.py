@@ -525,9 +525,10 @@ def test_mark_verified_action_records_the_city_admin(client, city_admin):
     assert "已将1条标准标记为已核实" in response.content.decode()
 
 
-def test_root_redirects_to_the_back_office(client):
-    response = client.get("/")
-    assert response.status_code == 302 and response.url == reverse("admin:index")
+def test_back_office_asks_anonymous_visitors_to_log_in(client):
+    # The site root belongs to the field pages; the back office lives under /admin/.
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
 
 
 def test_back_office_is_titled_in_chinese(clerk_client):

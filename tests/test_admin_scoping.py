@@ -442,7 +442,7 @@ def test_actions_only_reach_selected_rows_in_scope(client, world, settings):
 
 
 def test_every_admin_of_the_project_is_scoped():
-    project_apps = {"villages", "households", "assistance", "assessments"}
+    project_apps = {"villages", "households", "assistance", "assessments", "procedures"}
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label not in project_apps:
             continue

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from contextlib import contextmanager
 from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.db import transaction
+from django.core.management import call_command
+from django.db import connection, transaction
 
-from assessments import rules, services
+from assessments import batch_sql, rules, services
 from assessments.models import Assessment, LineKind, PovertyLine
 from households import choices
 from households.models import Household
@@ -348,6 +350,27 @@ def test_the_summary_counts_eligible_households_and_failures_per_criterion(varie
     total.add(summary)
     total.add(again)
     assert (total.assessed, total.changed, total.eligible, total.failing["income"]) == (24, 12, 12, 4)
+
+
+def test_postgresql_uses_the_sql_batch_path_and_larger_pages(varied_households):
+    on_postgresql = connection.vendor == "postgresql"
+    with mock.patch.object(batch_sql, "assess_households", wraps=batch_sql.assess_households) as sql_path:
+        services.assess_households(household_ids=[h.pk for h in varied_households], year=YEAR)
+    assert sql_path.called is on_postgresql
+    assert services.page_size() == (batch_sql.PAGE_SIZE if on_postgresql else services.BATCH_SIZE)
+
+
+def test_recompute_eligibility_sync_assesses_every_household_once_and_prints_a_summary(varied_households):
+    def run() -> str:
+        out = io.StringIO()
+        call_command("recompute_eligibility", "--sync", "--year", str(YEAR), stdout=out, stderr=io.StringIO())
+        return out.getvalue()
+
+    first = run()
+    assert "评估 12 户，结果变化 12 户，达到退出标准 6 户" in first
+    assert "未达标 income" in first and "预警 fragile_income: 1" in first
+    assert Assessment.objects.filter(is_current=True).count() == 12
+    assert "评估 12 户，结果变化 0 户，达到退出标准 6 户" in run()
 
 
 # --- recompute on commit (signals and tasks; Celery is eager in tests) -----------------------------------

@@ -3,6 +3,8 @@ out-of-scope place, cadre or household chosen by id is refused field by field as
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -10,9 +12,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assistance import services
-from assistance.choices import Role
-from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
-from households.models import Household
+from assistance.choices import LoanEventKind, Role
+from assistance.models import (
+    Cadre,
+    HouseholdAssignment,
+    HouseholdMeasure,
+    LoanEvent,
+    MicroLoan,
+    RoleAssignment,
+    Unit,
+    Visit,
+)
+from assistance.selectors import GAP_LABELS
+from households.models import Household, Member
 from households.personal_data import shown_phone
 from povertycase.api.fields import ScopedPrimaryKeyRelatedField
 from villages.api.serializers import FullCleanWriteMixin, request_user
@@ -212,3 +224,181 @@ class HouseholdAssignmentCreateSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         return HouseholdAssignmentSerializer(instance, context=self.context).data
+
+
+# --- measures, visits, micro-loans and "九个一" compliance (DOMAIN.md §7) ----------------------------------------
+
+
+class HouseholdMeasureSerializer(serializers.ModelSerializer):
+    """An assistance measure of a household (``assistance.services.measure_save``). A measure stays with its
+    household: to help another household, record a measure there."""
+
+    household = ScopedPrimaryKeyRelatedField(queryset=Household.objects.all())
+    household_number = serializers.CharField(source="household.household_number", read_only=True)
+    year = serializers.IntegerField(min_value=2013, max_value=2100, help_text="年度")
+    cadre = ScopedPrimaryKeyRelatedField(
+        queryset=Cadre.objects.all(), required=False, allow_null=True, help_text="责任人（干部ID）"
+    )
+    cadre_name = serializers.CharField(source="cadre.name", read_only=True, default=None, allow_null=True)
+
+    class Meta:
+        model = HouseholdMeasure
+        fields = (
+            "id",
+            "household",
+            "household_number",
+            "year",
+            "category",
+            "description",
+            "amount",
+            "status",
+            "cadre",
+            "cadre_name",
+            "created_at",
+        )
+        read_only_fields = ("created_at",)
+
+    def create(self, validated_data):
+        household = validated_data.pop("household")
+        return services.measure_save(actor=request_user(self), household=household, **validated_data)
+
+    def update(self, instance, validated_data):
+        household = validated_data.pop("household", instance.household)
+        return services.measure_save(actor=request_user(self), household=household, measure=instance, **validated_data)
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    """A visit (走访记录) logged by the signed-in cadre (``assistance.services.visit_log``); JSON or multipart
+    with an optional ``photo``. ``food_secure``/``clothing_secure``, when given, update the household's facts
+    (and its eligibility). Visits are not changed afterwards: they are the helper's work log."""
+
+    household = ScopedPrimaryKeyRelatedField(queryset=Household.objects.all())
+    household_number = serializers.CharField(source="household.household_number", read_only=True)
+    cadre_name = serializers.CharField(source="cadre.name", read_only=True)
+    photo = serializers.ImageField(
+        required=False,
+        allow_null=True,
+        help_text="照片（图片文件，大小有限制）",
+        error_messages={"invalid_image": "请上传有效的图片文件（JPG、PNG等）。"},
+    )
+    food_secure = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="核实：不愁吃（留空则不修改户档案）"
+    )
+    clothing_secure = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="核实：不愁穿（留空则不修改户档案）"
+    )
+
+    class Meta:
+        model = Visit
+        fields = (
+            "id",
+            "household",
+            "household_number",
+            "cadre",
+            "cadre_name",
+            "visited_on",
+            "purpose",
+            "findings",
+            "problems",
+            "follow_up",
+            "photo",
+            "food_secure",
+            "clothing_secure",
+            "created_at",
+        )
+        read_only_fields = ("cadre", "created_at")
+
+    def create(self, validated_data):
+        user = request_user(self)
+        cadre = Cadre.objects.filter(user=user).first()
+        if cadre is None:
+            raise serializers.ValidationError({"cadre": ["您的账号没有干部档案，不能记录走访。"]})
+        return services.visit_log(actor=user, cadre=cadre, **validated_data)
+
+
+class LoanEventSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, help_text="记录人登录名")
+
+    class Meta:
+        model = LoanEvent
+        fields = ("id", "kind", "happened_on", "amount", "new_maturity_date", "comment", "recorded_by", "recorded_at")
+        read_only_fields = fields
+
+
+class LoanEventCreateSerializer(serializers.Serializer):
+    """Repayment (``repayment``: ``amount``), extension (``extension``: ``new_maturity_date``) or renewal
+    without repaying principal (``renewal``: ``new_maturity_date``, default a new term from the old maturity)."""
+
+    kind = serializers.ChoiceField(choices=LoanEventKind.choices, help_text="事项类别")
+    happened_on = serializers.DateField(help_text="日期")
+    amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, default=Decimal("0"), help_text="还款金额（元）"
+    )
+    new_maturity_date = serializers.DateField(required=False, allow_null=True, help_text="新到期日期")
+    comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class MicroLoanSerializer(serializers.ModelSerializer):
+    """A micro-loan (扶贫小额信贷, ``assistance.services.loan_issue``): at most 50,000 yuan and 36 months, the
+    borrower a member of the household aged 18–65. ``maturity_date`` is derived; ``status``, ``warning_level``
+    and ``reward_amount`` follow the recorded events and the daily warning job."""
+
+    household = ScopedPrimaryKeyRelatedField(queryset=Household.objects.all())
+    household_number = serializers.CharField(source="household.household_number", read_only=True)
+    borrower = ScopedPrimaryKeyRelatedField(queryset=Member.objects.all(), help_text="借款人（本户成员ID）")
+    borrower_name = serializers.CharField(source="borrower.name", read_only=True)
+    events = LoanEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = MicroLoan
+        fields = (
+            "id",
+            "household",
+            "household_number",
+            "borrower",
+            "borrower_name",
+            "borrower_kind",
+            "enterprise_name",
+            "bank",
+            "amount",
+            "issued_on",
+            "term_months",
+            "maturity_date",
+            "interest_rate",
+            "subsidy_rate",
+            "status",
+            "warning_level",
+            "repaid_on",
+            "reward_amount",
+            "events",
+        )
+        read_only_fields = ("maturity_date", "status", "warning_level", "repaid_on", "reward_amount")
+
+    def create(self, validated_data):
+        return services.loan_issue(actor=request_user(self), **validated_data)
+
+
+class ComplianceQuerySerializer(serializers.Serializer):
+    county = serializers.CharField(required=False, max_length=6, help_text="县级代码")
+    township = serializers.CharField(required=False, max_length=9, help_text="乡镇代码")
+    village = serializers.CharField(required=False, max_length=12, help_text="村代码")
+    year = serializers.IntegerField(required=False, min_value=2013, max_value=2100, help_text="措施年度（默认今年）")
+    code = serializers.MultipleChoiceField(
+        choices=list(GAP_LABELS.items()), required=False, help_text="只列出这些类别的问题（计数不受影响）"
+    )
+
+
+class GapSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=[("village", "村"), ("household", "户")], help_text="问题层级")
+    code = serializers.ChoiceField(choices=list(GAP_LABELS.items()))
+    village_code = serializers.CharField()
+    village_name = serializers.CharField()
+    household_number = serializers.CharField(help_text="户编号（村级问题为空）")
+    message = serializers.CharField()
+
+
+class ComplianceSerializer(serializers.Serializer):
+    year = serializers.IntegerField(help_text="检查帮扶措施的年度")
+    total = serializers.IntegerField(help_text="问题总数")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="各类问题的数量（按 code）")
+    gaps = GapSerializer(many=True)

@@ -1,26 +1,50 @@
-"""API of the assistance app (DOMAIN.md §7): units, cadres with their logins and roles, role assignments and
-helper assignments. Every queryset goes through the user's jurisdiction; nothing here is deleted — roles and
-helper assignments are ended, so that the history of who helped whom is kept."""
+"""API of the assistance app (DOMAIN.md §7): units, cadres with their logins and roles, role assignments,
+helper assignments, measures, visits, micro-loans and the "九个一" compliance check. Every queryset goes through
+the user's jurisdiction; nothing here is deleted — roles and helper assignments are ended, so that the history
+of who helped whom is kept."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from assistance import services
 from assistance.api import serializers
-from assistance.filtersets import CadreFilterSet, HouseholdAssignmentFilterSet, RoleAssignmentFilterSet, UnitFilterSet
+from assistance.filtersets import (
+    CadreFilterSet,
+    HouseholdAssignmentFilterSet,
+    HouseholdMeasureFilterSet,
+    MicroLoanFilterSet,
+    RoleAssignmentFilterSet,
+    UnitFilterSet,
+    VisitFilterSet,
+)
 from assistance.jurisdiction import ensure_in_scope, scope_to
-from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
+from assistance.models import (
+    Cadre,
+    HouseholdAssignment,
+    HouseholdMeasure,
+    LoanEvent,
+    MicroLoan,
+    RoleAssignment,
+    Unit,
+    Visit,
+)
+from assistance.selectors import GAP_LABELS, compliance_gaps
 from households.models import PersonalDataAccess
 from households.personal_data import record_reveal
-from povertycase.api.base import ScopedModelPermissions, ScopedViewSetMixin
+from povertycase.api.base import ScopedModelPermissions, ScopedViewSetMixin, ViewModelPermissions, created
 from villages.api.views import LIMITED_METHOD_PERMISSIONS, NO_DELETE
+from villages.models import Village
 
 CREATE_ONLY = ["get", "post", "head", "options"]
 
@@ -168,3 +192,116 @@ class HouseholdAssignmentViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer):
         assignment = serializer.save()
         ensure_in_scope(self.request.user, assignment)
+
+
+# --- measures, visits, micro-loans and "九个一" compliance (DOMAIN.md §7) ----------------------------------------
+
+
+class HouseholdMeasureViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    """帮扶措施（每户每年至少一项）。县、乡镇扶贫办和驻村第一书记、工作队员可为辖区内的户新增和修改；
+    措施不删除，不再实施的请把状态改为相应状态或在内容中说明。"""
+
+    queryset = HouseholdMeasure.objects.select_related("household", "cadre").order_by(
+        "household_id", "-year", "category", "id"
+    )
+    serializer_class = serializers.HouseholdMeasureSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = HouseholdMeasureFilterSet
+    http_method_names = NO_DELETE
+    permission_classes = LIMITED_METHOD_PERMISSIONS
+
+    def perform_create(self, serializer):
+        measure = serializer.save()
+        ensure_in_scope(self.request.user, measure)  # inside the create's transaction: rolls back
+
+    def perform_update(self, serializer):
+        measure = serializer.save()
+        ensure_in_scope(self.request.user, measure)
+
+
+class VisitViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    """走访记录（帮扶工作日志）。走访人为当前登录的干部；可用 multipart/form-data 上传照片（photo）。
+    填写“不愁吃”“不愁穿”核实结果时同时更新户档案并重新评估。走访记录提交后不修改、不删除。"""
+
+    queryset = Visit.objects.select_related("household", "cadre").order_by("-visited_on", "-id")
+    serializer_class = serializers.VisitSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = VisitFilterSet
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    http_method_names = CREATE_ONLY
+    permission_classes = LIMITED_METHOD_PERMISSIONS
+
+    def perform_create(self, serializer):
+        visit = serializer.save()
+        ensure_in_scope(self.request.user, visit)
+
+
+class AddLoanEventPermission(permissions.BasePermission):
+    """Recording a repayment, extension or renewal needs ``assistance.add_loanevent``."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.has_perm("assistance.add_loanevent")
+
+
+class MicroLoanViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    """扶贫小额信贷（5万元以下、3年以内、借款人18–65周岁）。县、乡镇扶贫办录入贷款（POST），
+    还款、展期、无还本续贷通过 POST …/{id}/events/ 记录；到期日期、状态、到期预警和按期还款奖励由系统计算。"""
+
+    queryset = (
+        MicroLoan.objects.select_related("household", "borrower")
+        .prefetch_related(Prefetch("events", queryset=LoanEvent.objects.select_related("recorded_by")))
+        .order_by("maturity_date", "id")
+    )
+    serializer_class = serializers.MicroLoanSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MicroLoanFilterSet
+    http_method_names = CREATE_ONLY
+    permission_classes = LIMITED_METHOD_PERMISSIONS
+
+    def perform_create(self, serializer):
+        loan = serializer.save()
+        ensure_in_scope(self.request.user, loan)
+
+    @extend_schema(request=serializers.LoanEventCreateSerializer, responses={201: serializers.MicroLoanSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, AddLoanEventPermission])
+    def events(self, request, pk=None):
+        """记录一笔还款、展期或无还本续贷，返回更新后的贷款（含全部事项）。"""
+        loan = self.get_object()
+        params = serializers.LoanEventCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        with transaction.atomic():
+            services.loan_record_event(actor=request.user, loan=loan, **params.validated_data)
+        loan = self.get_queryset().get(pk=loan.pk)
+        return created(serializers.MicroLoanSerializer(loan, context=self.get_serializer_context()).data)
+
+
+class ComplianceViewSet(viewsets.ViewSet):
+    """“九个一”落实情况：辖区内（可限定县、乡镇或村）贫困村缺少第一书记、包村领导、工作队、脱贫方案或
+    公示栏，贫困户缺少帮扶责任人、本年度帮扶措施、明白卡或长期未走访，逐条列出并按类别计数。"""
+
+    permission_classes = [permissions.IsAuthenticated, ViewModelPermissions]
+    queryset = Village.objects.none()  # for the permission: ``villages.view_village``
+
+    @extend_schema(parameters=[serializers.ComplianceQuerySerializer], responses=serializers.ComplianceSerializer)
+    def list(self, request):
+        params = serializers.ComplianceQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data
+        year = query.get("year") or timezone.localdate().year
+        gaps = compliance_gaps(
+            user=request.user,
+            county_code=query.get("county"),
+            township_code=query.get("township"),
+            village_code=query.get("village"),
+            year=year,
+        )
+        counts = dict.fromkeys(GAP_LABELS, 0) | Counter(gap.code for gap in gaps)
+        wanted = query.get("code")
+        shown = [gap for gap in gaps if gap.code in wanted] if wanted else gaps
+        data = {
+            "year": year,
+            "total": len(gaps),
+            "counts": counts,
+            "gaps": serializers.GapSerializer(shown, many=True).data,
+        }
+        return Response(data)

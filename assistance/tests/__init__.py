@@ -66,10 +66,12 @@ class FieldWorld:
 
 
 def make_user(root, username: str, role: str | None = None, *, name: str | None = None, **place):
-    """A login with a cadre profile and (optionally) one role granted by the superuser through the service."""
+    """A login with a cadre profile and (optionally) one role, held for a year, granted by the superuser
+    through the service."""
     user = get_user_model().objects.create_user(username, password="Pw-测试-2024")
     cadre = Cadre.objects.create(user=user, name=name or username)
     if role:
+        place.setdefault("starts_on", today() - dt.timedelta(days=365))
         services.role_assign(actor=root, cadre=cadre, role=role, **place)
     return user
 

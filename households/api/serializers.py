@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from rest_framework import serializers
 
-from households import services
+from households import imports, services
 from households.choices import Cause
-from households.models import Household, IncomeRecord, Member
+from households.models import Household, ImportJob, IncomeRecord, Member
 from households.personal_data import shown_id_number, shown_phone
 from povertycase.api.fields import ScopedPrimaryKeyRelatedField
 from villages.models import Village
@@ -227,3 +229,83 @@ class HistoryEntrySerializer(serializers.Serializer):
     user = serializers.CharField(allow_null=True)
     reason = serializers.CharField(allow_null=True)
     changes = HistoryChangeSerializer(many=True)
+
+
+# --- Excel import jobs (issue 7) ---------------------------------------------------------------------------
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    """One error of a dry run: where (sheet, row, column label and letter) and what, in Chinese."""
+
+    sheet = serializers.CharField(help_text="工作表（“文件”表示整个文件）")
+    row = serializers.IntegerField(help_text="行号（从1起；0表示整张表或整个文件）")
+    column = serializers.CharField(help_text="列名（整行或整表的错误为空）")
+    column_letter = serializers.CharField(help_text="列字母，如 C")
+    message = serializers.CharField()
+
+
+class ImportJobListSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    file_url = serializers.SerializerMethodField(help_text="下载上传的原文件")
+    annotated_url = serializers.SerializerMethodField(help_text="下载标注错误的文件（无错误时为空）")
+
+    class Meta:
+        model = ImportJob
+        fields = (
+            "id",
+            "file_name",
+            "user",
+            "status",
+            "status_display",
+            "progress",
+            "message",
+            "error_count",
+            "households",
+            "members",
+            "incomes",
+            "households_created",
+            "households_updated",
+            "members_created",
+            "members_updated",
+            "incomes_created",
+            "incomes_updated",
+            "created_at",
+            "validated_at",
+            "committed_at",
+            "file_url",
+            "annotated_url",
+        )
+        read_only_fields = fields
+
+    def _url(self, name: str, job: ImportJob) -> str:
+        url = reverse(name, args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    def get_file_url(self, job: ImportJob) -> str:
+        return self._url("importjob-original", job)
+
+    def get_annotated_url(self, job: ImportJob) -> str | None:
+        return self._url("importjob-annotated", job) if job.annotated_file else None
+
+
+class ImportJobSerializer(ImportJobListSerializer):
+    """An import job with its report: every error by sheet, row and column (at most the first 5,000)."""
+
+    errors = ImportErrorSerializer(many=True, read_only=True)
+
+    class Meta(ImportJobListSerializer.Meta):
+        fields = (*ImportJobListSerializer.Meta.fields, "errors")
+        read_only_fields = fields
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="Excel工作簿（.xlsx），用导入模板填写")
+
+    def validate_file(self, upload):
+        try:
+            imports.check_upload(upload)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return upload

@@ -8,8 +8,17 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 
 from assessments.api.views import AssessmentViewSet, PovertyLineViewSet
-from assistance.api.views import CadreViewSet, HouseholdAssignmentViewSet, RoleAssignmentViewSet, UnitViewSet
-from households.api.views import HouseholdViewSet, IncomeRecordViewSet, MemberViewSet
+from assistance.api.views import (
+    CadreViewSet,
+    ComplianceViewSet,
+    HouseholdAssignmentViewSet,
+    HouseholdMeasureViewSet,
+    MicroLoanViewSet,
+    RoleAssignmentViewSet,
+    UnitViewSet,
+    VisitViewSet,
+)
+from households.api.views import HouseholdViewSet, ImportJobViewSet, IncomeRecordViewSet, MemberViewSet
 from procedures.api.views import ExitApplicationViewSet, IdentificationApplicationViewSet
 from villages.api.views import CountyViewSet, TownshipViewSet, VillageViewSet
 
@@ -25,6 +34,7 @@ router = DefaultRouter()
 router.register("households", HouseholdViewSet, basename="household")
 router.register("members", MemberViewSet, basename="member")
 router.register("incomes", IncomeRecordViewSet, basename="incomerecord")
+router.register("imports", ImportJobViewSet, basename="importjob")
 router.register("counties", CountyViewSet, basename="county")
 router.register("townships", TownshipViewSet, basename="township")
 router.register("villages", VillageViewSet, basename="village")
@@ -34,9 +44,11 @@ router.register("units", UnitViewSet, basename="unit")
 router.register("cadres", CadreViewSet, basename="cadre")
 router.register("assignments", RoleAssignmentViewSet, basename="roleassignment")
 router.register("household-assignments", HouseholdAssignmentViewSet, basename="householdassignment")
-router.register(
-    "identification-applications", IdentificationApplicationViewSet, basename="identificationapplication"
-)
+router.register("measures", HouseholdMeasureViewSet, basename="householdmeasure")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("loans", MicroLoanViewSet, basename="microloan")
+router.register("compliance", ComplianceViewSet, basename="compliance")
+router.register("identification-applications", IdentificationApplicationViewSet, basename="identificationapplication")
 router.register("exit-applications", ExitApplicationViewSet, basename="exitapplication")
 
 urlpatterns = [

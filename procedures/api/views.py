@@ -28,14 +28,9 @@ from villages.api.views import OfferedMethodsOnly
 PERMISSIONS = [permissions.IsAuthenticated, OfferedMethodsOnly, ViewModelPermissions]
 
 
-class ApplicationViewSet(
-    ScopedViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """The applications of one ``kind``; no update or delete (405): an application changes only by steps."""
+class ApplicationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The applications of one ``kind``: list, retrieve, create (opening, through the service) and the steps;
+    no update or delete (405): an application changes only by steps."""
 
     kind: str = ""
     serializer_class = serializers.ApplicationSerializer

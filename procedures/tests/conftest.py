@@ -154,9 +154,7 @@ class World:
             kwargs["objection"] = services.ObjectionInput(text="该户家中有小汽车一辆。", raised_by="村民张秀英")
         if action == Action.REJECT and "comment" not in kwargs:
             kwargs["comment"] = "经核实，该户不符合条件。"
-        return services.application_transition(
-            actor=self.user(actor), application=application, action=action, **kwargs
-        )
+        return services.application_transition(actor=self.user(actor), application=application, action=action, **kwargs)
 
     def end_notice(self, application: Application) -> None:
         """Let the notice period lie in the past (the application's notice ended yesterday)."""

@@ -119,6 +119,8 @@ def test_queue_columns_show_kind_state_notice_end_and_waiting_days(client, world
     assert '<td class="field-state">第二次村内公示</td>' in content
     assert application.notice_ends_on.strftime("%Y") in content
     assert '<td class="field-waiting_days_display">12</td>' in content
+    with_counts = logged_in(client, world.user("county")).get(CHANGELIST, {"_facets": "True"})
+    assert "待我办理 (2)" in with_counts.content.decode()
 
 
 def test_application_outside_the_jurisdiction_answers_404(client, world, queue):

@@ -16,7 +16,7 @@ from assessments.models import Assessment
 from assessments.rules import CRITERION_LABELS
 from assessments.services import household_assess
 from households import services as household_services
-from households.choices import HouseSafetyGrade, HouseholdStatus
+from households.choices import HouseholdStatus, HouseSafetyGrade
 from households.models import Household
 from procedures import services, workflow
 from procedures.choices import Action, Kind, Signatory, State
@@ -110,7 +110,12 @@ def test_opening_an_exit_for_an_eligible_household_records_the_proposal(world):
 
     assert application.state == State.PROPOSED
     step = application.steps.get()
-    assert (step.action, step.to_state, step.actor, step.role) == ("open", State.PROPOSED, world.user("team_c"), "work_team")
+    assert (step.action, step.to_state, step.actor, step.role) == (
+        "open",
+        State.PROPOSED,
+        world.user("team_c"),
+        "work_team",
+    )
 
 
 def test_a_township_clerk_cannot_open_an_application(world):
@@ -575,7 +580,11 @@ def test_an_objection_is_recorded_and_sends_the_application_back(world, clock, k
 
     assert done.state == back_to
     objection = Objection.objects.get(application=application)
-    assert (objection.text, objection.raised_by, objection.raised_on) == ("该户儿子在县城有商品房。", "村民刘春花", clock.today)
+    assert (objection.text, objection.raised_by, objection.raised_on) == (
+        "该户儿子在县城有商品房。",
+        "村民刘春花",
+        clock.today,
+    )
     assert (objection.during_state, objection.recorded_by) == (state, world.user("township"))
     step = done.steps.last()
     assert (step.action, step.from_state, step.to_state) == (Action.OBJECT, state, back_to)
@@ -664,7 +673,11 @@ def test_a_signature_is_refused_where_it_does_not_belong(world, clock, case):
 
     with pytest.raises(ValidationError):
         services.signature_record(
-            actor=world.user("secretary"), application=application, signatory=signatory, name="杨海峰", signed_on=signed_on
+            actor=world.user("secretary"),
+            application=application,
+            signatory=signatory,
+            name="杨海峰",
+            signed_on=signed_on,
         )
 
     assert snapshot(application) == before

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from assessments import rules, services
+from assessments import batch_sql, rules, services
 from assessments.tasks import recompute_household_page
 from villages.models import County
 
@@ -22,10 +22,20 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, help="评估年度（默认：当前评估年度）")
         parser.add_argument("--county", help="只计算该县（6位行政区划代码）")
         parser.add_argument("--sync", action="store_true", help="在本进程内同步计算，显示进度条和汇总")
-        parser.add_argument("--batch-size", type=int, default=services.BATCH_SIZE, help="每页户数")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            help=(
+                f"每页户数（默认：PostgreSQL 上用 SQL 批量路径，每页 {batch_sql.PAGE_SIZE} 户；"
+                f"其他数据库 {services.BATCH_SIZE} 户）"
+            ),
+        )
 
-    def handle(self, *args, year: int | None, county: str | None, sync: bool, batch_size: int, **options) -> None:
+    def handle(
+        self, *args, year: int | None, county: str | None, sync: bool, batch_size: int | None, **options
+    ) -> None:
         year = year or services.current_assessment_year()
+        batch_size = services.page_size() if batch_size is None else batch_size
         if county and not County.objects.filter(code=county).exists():
             raise CommandError(f"没有代码为 {county} 的县。")
         if batch_size < 1:
