@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -629,11 +629,43 @@ def _editable(model, names: set[str]) -> list[str]:
 
 
 def _bulk_update(objs: list, model, fields: list[str], user, reason: str) -> None:
-    # In batches: the history rows of one batch are built, written and dropped before the next.
+    """Update ``fields`` of ``objs`` and write a "~" history row for each, in batches (the history rows of one
+    batch are built, written and dropped before the next)."""
+    connection = connections[router.db_for_write(model)]
     for batch in _chunks(objs, WRITE_BATCH):
-        bulk_update_with_history(
-            batch, model, fields, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
+        if connection.vendor != "postgresql" or not fields:
+            bulk_update_with_history(
+                batch, model, fields, batch_size=WRITE_BATCH, default_user=user, default_change_reason=reason
+            )
+            continue
+        _update_from_values(connection, model, batch, fields)
+        model.history.bulk_history_create(
+            batch, batch_size=WRITE_BATCH, update=True, default_user=user, default_change_reason=reason
         )
+
+
+def _update_from_values(connection, model, objs: list, names: list[str]) -> None:
+    """PostgreSQL: ``UPDATE t SET f = v.f … FROM (VALUES …) AS v(id, f, …) WHERE t.id = v.id``. Django's
+    ``bulk_update`` writes one ``CASE WHEN id = … THEN …`` per field, which PostgreSQL evaluates row by row
+    against every branch: 20 s for 2,000 households, where this takes a fraction of a second."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    casts = [f"%s::{meta.pk.db_type(connection)}", *(f"%s::{f.db_type(connection)}" for f in fields)]
+    row = "(" + ", ".join(casts) + ")"
+    params: list = []
+    for obj in objs:
+        params.append(obj.pk)
+        params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)
+    columns = ", ".join(quote(c) for c in ["id", *(f.column for f in fields)])
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+    table = quote(meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(objs))}) AS v({columns}) "
+        f"WHERE {table}.{quote(meta.pk.column)} = v.{quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _bulk_create(objs: list, model, user, reason: str) -> None:

@@ -101,6 +101,8 @@ def application_open(*, actor, household: Household, kind: str, year: int, comme
             raise ValidationError(
                 {"household": f"只有未脱贫或返贫户可以提出退出，该户状态为“{household.get_status_display()}”。"}
             )
+        if household.identified_year and year < household.identified_year:
+            raise ValidationError({"year": f"退出年度不能早于该户的识别年度{household.identified_year}年。"})
         assessment = Assessment.objects.filter(household=household, year=year, is_current=True).first()
         if assessment is None:
             raise ValidationError({"year": f"该户尚无{year}年的退出评估结果，请先评估。"})
@@ -196,6 +198,11 @@ def application_transition(
         raised_by = (objection.raised_by or "").strip() if objection else ""
         if not text or not raised_by:
             raise ValidationError({"objection": "记录异议须填写异议内容和提出人。"})
+        if objection.raised_on and (
+            objection.raised_on > _today()
+            or (application.notice_started_on and objection.raised_on < application.notice_started_on)
+        ):
+            raise ValidationError({"objection": "异议提出日期须在公示期内，且不能晚于今天。"})
         Objection.objects.create(
             application=application,
             text=text,
