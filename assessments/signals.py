@@ -52,6 +52,8 @@ def schedule_household_recompute(household_id: int, using: str = DEFAULT_DB_ALIA
 @receiver(post_save, sender=Household, dispatch_uid="assessments.household_saved")
 @receiver(post_delete, sender=Household, dispatch_uid="assessments.household_deleted")
 def _household_changed(sender, instance: Household, using: str, **kwargs) -> None:
+    if kwargs.get("raw"):  # loading fixtures: inputs are not being changed by anyone
+        return
     schedule_household_recompute(instance.pk, using)
 
 
@@ -60,6 +62,8 @@ def _household_changed(sender, instance: Household, using: str, **kwargs) -> Non
 @receiver(post_save, sender=IncomeRecord, dispatch_uid="assessments.income_saved")
 @receiver(post_delete, sender=IncomeRecord, dispatch_uid="assessments.income_deleted")
 def _input_changed(sender, instance, using: str, **kwargs) -> None:
+    if kwargs.get("raw"):
+        return
     schedule_household_recompute(instance.household_id, using)
 
 
@@ -69,6 +73,8 @@ def _line_changed(sender, instance: PovertyLine, using: str, **kwargs) -> None:
     """A changed poverty line recomputes every household for that year, in pages, after commit."""
     from assessments.tasks import recompute_year
 
+    if kwargs.get("raw"):
+        return
     if instance.kind == "poverty":
         year = instance.year
         transaction.on_commit(lambda: recompute_year.delay(year), using=using)

@@ -244,10 +244,14 @@ class HouseholdMeasure(models.Model):
         return f"{self.year}年 {self.get_category_display()}：{self.description}"
 
 
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}MB" if size >= 1024 * 1024 else f"{size / 1024:.0f}KB"
+
+
 def validate_photo_size(photo) -> None:
     limit = settings.VISIT_PHOTO_MAX_BYTES
     if photo and photo.size > limit:
-        raise ValidationError(f"照片不能超过{limit // (1024 * 1024)}MB，当前为{photo.size / 1024 / 1024:.1f}MB。")
+        raise ValidationError(f"照片不能超过{_size(limit)}，当前为{_size(photo.size)}。")
 
 
 class Visit(models.Model):
