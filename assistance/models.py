@@ -248,6 +248,23 @@ def _size(size: int) -> str:
     return f"{size / 1024 / 1024:.1f}MB" if size >= 1024 * 1024 else f"{size / 1024:.0f}KB"
 
 
+def validate_photo_content(photo) -> None:
+    """The file must really be an image (an extension can lie): Pillow must be able to read it."""
+    if not photo:
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    position = photo.tell() if hasattr(photo, "tell") else 0
+    try:
+        photo.seek(0)
+        with Image.open(photo) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValidationError("上传的照片不是有效的图片文件（支持JPG、PNG等格式）。") from None
+    finally:
+        photo.seek(position)
+
+
 def validate_photo_size(photo) -> None:
     limit = settings.VISIT_PHOTO_MAX_BYTES
     if photo and photo.size > limit:
@@ -266,7 +283,9 @@ class Visit(models.Model):
     findings = models.TextField("走访情况")
     problems = models.TextField("存在问题", blank=True)
     follow_up = models.TextField("下一步措施", blank=True)
-    photo = models.ImageField("照片", upload_to="visits/%Y/%m/", blank=True, validators=[validate_photo_size])
+    photo = models.ImageField(
+        "照片", upload_to="visits/%Y/%m/", blank=True, validators=[validate_photo_size, validate_photo_content]
+    )
     food_secure = models.BooleanField("核实：不愁吃", null=True, blank=True)
     clothing_secure = models.BooleanField("核实：不愁穿", null=True, blank=True)
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
