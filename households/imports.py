@@ -23,6 +23,8 @@ in batches. Figures in README.md ("Excel import and export").
 from __future__ import annotations
 
 import functools
+import io
+import json
 import logging
 import tempfile
 from collections import defaultdict
@@ -751,15 +753,16 @@ def _write(plan: _Plan, user, reason: str, result: ImportResult) -> None:
     old = [h for h in households if h.pk is not None]
     for household in old:
         household.updated_at = now
-    writer = _Writer(Household, user, reason, now)
-    writer.update(old, [*_editable(Household, plan.fields["household"] | {"village"}), "updated_at"])
-    writer.create(new)  # sets their primary keys (COPY: from the sequence; ORM: PostgreSQL, SQLite ≥ 3.35)
+    households_writer = _Writer(Household, user, reason, now)
+    households_writer.update(old, [*_editable(Household, plan.fields["household"] | {"village"}), "updated_at"])
+    households_writer.create(new)  # sets their primary keys (COPY: from the sequence; ORM: PostgreSQL, SQLite ≥ 3.35)
 
     for member in plan.members:
         member.household_id = member.household.pk
     updates = [m for m in plan.members if m.pk is not None]
     creates = [m for m in plan.members if m.pk is None]
     member_fields = [*_editable(Member, plan.fields["member"]), "gender", "birth_date"]
+    members = _Writer(Member, user, reason, now)
     # The database allows one active head per household and one active member per ID number after every
     # statement: departures first, then the other members, then the heads; new members last.
     for group in (
@@ -1013,8 +1016,8 @@ def run_job(job: ImportJob, *, commit: bool) -> ImportJob:
 
 
 def _save_annotated_copy(job: ImportJob, errors: list[RowError]) -> None:
-    if job.annotated_file or not any(e.sheet != FILE_SHEET for e in errors):
-        return  # already made, or nothing in the workbook to mark (an unreadable file, a database refusal)
+    if job.annotated_file or not any(e.sheet != FILE_SHEET and e.row >= 1 for e in errors):
+        return  # already made, or no cell to mark (an unreadable file, a missing sheet, a database refusal)
     with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
         try:
             annotate_workbook(job.file.path, handle.name, errors)

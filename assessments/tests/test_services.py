@@ -373,6 +373,22 @@ def test_recompute_eligibility_sync_assesses_every_household_once_and_prints_a_s
     assert "评估 12 户，结果变化 0 户，达到退出标准 6 户" in run()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL batch path runs on PostgreSQL only")
+def test_a_sql_worker_skips_households_another_worker_stored_after_it_evaluated_them():
+    homes = [household() for _ in range(3)]
+    ids = [home.pk for home in homes]
+    parameters = batch_sql._parameters(household_ids=ids, year=YEAR)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(batch_sql.COMPUTE_SQL, parameters)  # none stored yet: all three are to be written
+        for home in homes:  # meanwhile another worker stores them (here: the single path)
+            services.household_assess(household=home, year=YEAR)
+        cursor.execute(batch_sql.RETIRE_SQL, parameters)
+        cursor.execute(batch_sql.INSERT_SQL, parameters)
+        assert cursor.rowcount == 0  # ON CONFLICT DO NOTHING on assessment_one_current_per_year
+        cursor.execute("DROP TABLE assessment_page")
+    assert Assessment.objects.filter(year=YEAR, is_current=True).count() == Assessment.objects.count() == 3
+
+
 # --- recompute on commit (signals and tasks; Celery is eager in tests) -----------------------------------
 
 
