@@ -71,9 +71,7 @@ class HouseholdFilterSet(django_filters.FilterSet):
     township = django_filters.ModelMultipleChoiceFilter(
         field_name="village__township__code", queryset=Township.objects.all(), to_field_name="code", label="乡镇代码"
     )
-    village_id = IdMultipleChoiceFilter(
-        field_name="village", queryset=Village.objects.all(), label="行政村（社区）ID"
-    )
+    village_id = IdMultipleChoiceFilter(field_name="village", queryset=Village.objects.all(), label="行政村（社区）ID")
     village = django_filters.ModelMultipleChoiceFilter(
         field_name="village__code", queryset=Village.objects.all(), to_field_name="code", label="村代码"
     )

@@ -58,8 +58,9 @@ logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 5000  # a file this broken is sent back after the first 5,000 errors
 LOOKUP_CHUNK = 2000  # keys per IN (...) query; well under SQLite's and PostgreSQL's parameter limits
-# Rows per bulk INSERT/UPDATE, and per batch of history rows built in memory. 2,000 members (25 columns)
-# stay under PostgreSQL's 65,535 parameters; larger batches were not faster (benchmark, README).
+# Rows per write statement (COPY, UPDATE … FROM (VALUES …), or the ORM's bulk statements) and per batch of
+# history rows built in memory: 2,000 members × 21 values stay under PostgreSQL's 65,535 parameters. With it
+# the commit of 20,000 households writes in about 8 s of its 27 s (bench_import, README).
 WRITE_BATCH = 2000
 ERROR_FILL = PatternFill(start_color="FFFFC7CE", end_color="FFFFC7CE", fill_type="solid")
 FILE_SHEET = "文件"  # the "sheet" of errors about the file as a whole

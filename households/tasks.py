@@ -6,20 +6,23 @@ from celery import shared_task
 
 from households.models import ImportJob
 
-# Statuses from which a commit may run: claimed by ``imports.import_job_commit`` ("committing"; also what a
-# worker that died mid-commit leaves behind, its transaction rolled back), or a clean dry run.
+# Statuses from which a dry run may run (a redelivered message after the job moved on does nothing), and a
+# commit: claimed by ``imports.import_job_commit`` ("committing", also what a worker that died mid-commit leaves
+# behind, its transaction rolled back), or a clean dry run.
+CHECKABLE = (ImportJob.Status.UPLOADED, ImportJob.Status.VALIDATING)
 COMMITTABLE = (ImportJob.Status.COMMITTING, ImportJob.Status.VALID)
 
 
 @shared_task(acks_late=True)
 def run_import(job_id: int, commit: bool = False) -> str:
-    """Dry-run or commit an import job. Safe to run twice: a job is committed only from "committing" or
-    "valid" (never twice), and a commit re-validates the file inside its transaction, all or nothing."""
+    """Dry-run or commit an import job. Safe to run twice: a job is checked only until it has a report and
+    committed only from "committing" or "valid" (never twice); a commit re-validates the file, then writes
+    all or nothing."""
     from households.imports import run_job
 
     job = ImportJob.objects.select_related("user").filter(pk=job_id).first()
     if job is None:
         return "gone"
-    if commit and job.status not in COMMITTABLE:
+    if job.status not in (COMMITTABLE if commit else CHECKABLE):
         return job.status
     return run_job(job, commit=commit).status

@@ -196,14 +196,13 @@ class XlsxReader:
             kind = cell.get("t")
             value = None
             # The value is the cell's last child (after a formula) in every writer we know; search otherwise.
+            wanted = INLINE if kind == "inlineStr" else VALUE
             last = cell[-1] if len(cell) else None
-            if last is not None and last.tag != (INLINE if kind == "inlineStr" else VALUE):
-                last = cell.find(INLINE if kind == "inlineStr" else VALUE)
-            if last is None:
-                pass
-            elif kind == "inlineStr":
+            if last is not None and last.tag != wanted:
+                last = cell.find(wanted)
+            if last is not None and kind == "inlineStr":
                 value = _string_item(last)
-            else:
+            elif last is not None:
                 text = last.text
                 if text is not None:
                     if kind is None or kind == "n":

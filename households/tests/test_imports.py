@@ -435,3 +435,25 @@ def test_the_reader_takes_shared_strings_dates_and_numbers_as_excel_writes_them(
 
     assert result.ok
     assert Household.objects.get(household_number=HA).clarity_card_issued_on == dt.date(2016, 3, 1)
+
+
+def test_the_task_is_safe_to_run_twice(world, tmp_path, django_capture_on_commit_callbacks):
+    from households.tasks import run_import
+
+    sheets = good_sheets()
+    sheets[INCOME_SHEET][0]["year"] = 2012  # refused: before 精准扶贫
+    invalid = job_for(world, tmp_path, sheets)
+    assert run_import(invalid.pk) == "invalid"
+    before = registry_counts()
+
+    assert run_import(invalid.pk, commit=True) == "invalid"  # a refused file is never committed
+    assert run_import(invalid.pk) == "invalid"  # a redelivered dry run does nothing
+
+    valid = job_for(world, tmp_path, good_sheets())
+    run_import(valid.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_import(valid.pk, commit=True) == "committed"
+    assert run_import(valid.pk, commit=True) == "committed"
+    assert run_import(valid.pk) == "committed"
+    assert registry_counts()["Member"] == before["Member"] + 5
+    assert run_import(999999) == "gone"
