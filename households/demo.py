@@ -20,7 +20,6 @@ import bisect
 import datetime as dt
 import io
 import itertools
-import json
 import random
 import time
 from collections import Counter
@@ -36,6 +35,7 @@ from assessments.models import LineKind, PovertyLine
 from households import choices
 from households.idcard import build_id_number
 from households.models import Household, IncomeRecord, Member
+from households.pgcopy import COPY_ESCAPES, copy_text
 from villages.models import County, Township, Village
 
 DEMO_CHANGE_REASON = "演示数据生成"
@@ -1215,22 +1215,6 @@ class OrmWriter:
         self.history_rows += len(objects)
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_converter(field: models.Field) -> Callable[[object], str]:
-    """How one column's Python value is spelled in PostgreSQL's COPY text format (``\\N`` is NULL)."""
-    if isinstance(field, models.BooleanField):
-        return lambda value: "\\N" if value is None else ("t" if value else "f")
-    if isinstance(field, models.JSONField):
-        return lambda value: "\\N" if value is None else json.dumps(value, ensure_ascii=False).translate(_COPY_ESCAPES)
-    if isinstance(field, (models.CharField, models.TextField)):
-        return lambda value: "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
-    if isinstance(field, (models.DateField, models.DateTimeField)):  # DateTimeField is a DateField
-        return lambda value: "\\N" if value is None else value.isoformat()
-    return lambda value: "\\N" if value is None else str(value)
-
-
 class CopyWriter:
     """PostgreSQL: reserve primary keys from the table's sequence, then ``COPY`` the rows and their history
     rows. Same rows and history as ``OrmWriter``, several times faster (no model instances, no INSERT SQL)."""
@@ -1242,7 +1226,7 @@ class CopyWriter:
         self._history_suffix = "\t".join(
             [
                 when.isoformat(),
-                DEMO_CHANGE_REASON.translate(_COPY_ESCAPES),
+                DEMO_CHANGE_REASON.translate(COPY_ESCAPES),
                 "+",
                 "\\N" if user_id is None else str(user_id),
             ]
@@ -1254,7 +1238,7 @@ class CopyWriter:
         meta = model._meta
         connection = connections[router.db_for_write(model)]
         fields = [f for f in meta.concrete_fields if not f.primary_key]
-        converters = [_copy_converter(f) for f in fields]
+        converters = [copy_text(f) for f in fields]
         defaults = {}
         for f in fields:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):

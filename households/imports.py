@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import logging
 import tempfile
 from collections import defaultdict
@@ -51,6 +50,7 @@ from households.choices import Relation
 from households.excel_columns import HOUSEHOLD_SHEET, INCOME_SHEET, MEMBER_SHEET, SHEETS, CellError, Column
 from households.idcard import parse_id_number
 from households.models import Household, ImportJob, IncomeRecord, Member
+from households.pgcopy import COPY_ESCAPES, copy_text
 from households.xlsx_reader import WorkbookError, XlsxReader
 from villages.models import Village
 
@@ -639,20 +639,6 @@ def _copy_supported(connection) -> bool:
         return hasattr(cursor.cursor, "copy_expert")
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(model_field: models.Field) -> Callable[[Any], str]:
-    """How one column's value is spelled in PostgreSQL's COPY text format (``\\N`` is NULL)."""
-    if isinstance(model_field, models.BooleanField):
-        return lambda value: "\\N" if value is None else ("t" if value else "f")
-    if isinstance(model_field, models.JSONField):
-        return lambda value: "\\N" if value is None else json.dumps(value, ensure_ascii=False).translate(_COPY_ESCAPES)
-    if isinstance(model_field, (models.DateField, models.DateTimeField)):
-        return lambda value: "\\N" if value is None else value.isoformat()
-    return lambda value: "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
-
-
 class _Writer:
     """Bulk writes of one commit, each row with its history row (django-simple-history's table) naming the
     user and the reason. On PostgreSQL new rows and all history rows go through ``COPY`` and updates through
@@ -665,7 +651,7 @@ class _Writer:
         self.connection = connections[router.db_for_write(model)]
         self.copy = _copy_supported(self.connection)
         self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        self.texts = [(f.attname, _copy_text(f)) for f in self.fields]
+        self.texts = [(f.attname, copy_text(f)) for f in self.fields]
 
     def create(self, objs: list) -> None:
         for batch in _chunks(objs, WRITE_BATCH):
@@ -711,7 +697,7 @@ class _Writer:
 
     def _history(self, objs: list, kind: str) -> None:
         user_id = "\\N" if self.user is None or self.user.pk is None else str(self.user.pk)
-        suffix = "\t" + "\t".join([self.when.isoformat(), self.reason.translate(_COPY_ESCAPES), kind, user_id])
+        suffix = "\t" + "\t".join([self.when.isoformat(), self.reason.translate(COPY_ESCAPES), kind, user_id])
         meta = self.model._meta
         columns = [meta.pk.column, *(f.column for f in self.fields)]
         columns += ["history_date", "history_change_reason", "history_type", "history_user_id"]
