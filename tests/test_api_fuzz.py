@@ -25,6 +25,21 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 MAX_EXAMPLES = 5
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The real WSGI handler closes the database connection after each request (request_finished →
+    close_old_connections), which would close the test's transaction; Django's test client avoids it the
+    same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def tokens(db):
     from django.contrib.auth import get_user_model
