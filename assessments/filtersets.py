@@ -7,7 +7,8 @@ from django.db.models import Q, QuerySet
 
 from assessments.models import Assessment, LineKind, PovertyLine
 from assessments.rules import CRITERIA
-from villages.filtersets import IdFilter, YearFilter
+from households.filtersets import HouseholdPlaceFilterSet
+from villages.filtersets import YearFilter
 
 
 class PovertyLineFilterSet(django_filters.FilterSet):
@@ -29,12 +30,10 @@ class PovertyLineFilterSet(django_filters.FilterSet):
         return queryset
 
 
-class AssessmentFilterSet(django_filters.FilterSet):
+class AssessmentFilterSet(HouseholdPlaceFilterSet):
     """Assessments are append-only (a recompute adds a row): without ``is_current`` or ``all=true`` only the
     current row of each household and year is listed."""
 
-    household = IdFilter(field_name="household_id", label="户ID")
-    household_id = IdFilter(field_name="household_id", label="户ID")
     year = YearFilter(label="评估年度")
     eligible = django_filters.BooleanFilter(label="达到退出标准")
     failing = django_filters.ChoiceFilter(
@@ -42,12 +41,6 @@ class AssessmentFilterSet(django_filters.FilterSet):
     )
     is_current = django_filters.BooleanFilter(label="最新结果（默认只列最新结果）")
     all = django_filters.BooleanFilter(method="filter_all", label="包括历次评估（不限最新结果）")
-    county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
-    county_id = IdFilter(field_name="household__village__county_id", label="县ID")
-    township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
-    township_id = IdFilter(field_name="household__village__township_id", label="乡镇ID")
-    village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
-    village_id = IdFilter(field_name="household__village_id", label="村ID")
 
     class Meta:
         model = Assessment

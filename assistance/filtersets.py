@@ -18,6 +18,7 @@ from assistance.choices import (
     WarningLevel,
 )
 from assistance.models import Cadre, HouseholdAssignment, HouseholdMeasure, MicroLoan, RoleAssignment, Unit, Visit
+from households.filtersets import HouseholdPlaceFilterSet
 from villages.filtersets import IdFilter, YearFilter
 
 
@@ -116,18 +117,10 @@ class CadreFilterSet(django_filters.FilterSet):
         )
 
 
-class HouseholdAssignmentFilterSet(ActiveFilterMixin):
+class HouseholdAssignmentFilterSet(ActiveFilterMixin, HouseholdPlaceFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索（帮扶责任人姓名或户编号）")
-    household = IdFilter(field_name="household_id", label="户ID")
-    household_id = IdFilter(field_name="household_id", label="户ID")
     cadre = IdFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
     cadre_id = IdFilter(field_name="cadre_id", label="帮扶责任人（干部）ID")
-    county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
-    county_id = IdFilter(field_name="household__village__county_id", label="县ID")
-    township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
-    township_id = IdFilter(field_name="household__village__township_id", label="乡镇ID")
-    village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
-    village_id = IdFilter(field_name="household__village_id", label="村ID")
 
     class Meta:
         model = HouseholdAssignment
@@ -142,20 +135,7 @@ class HouseholdAssignmentFilterSet(ActiveFilterMixin):
 # --- measures, visits and micro-loans (DOMAIN.md §7) -------------------------------------------------------
 
 
-class _HouseholdPlaceFilterSet(django_filters.FilterSet):
-    """The household a row belongs to, and the place of that household (codes or primary keys)."""
-
-    household = IdFilter(field_name="household_id", label="户ID")
-    household_id = IdFilter(field_name="household_id", label="户ID")
-    county = django_filters.CharFilter(field_name="household__village__county__code", label="县级代码")
-    county_id = IdFilter(field_name="household__village__county_id", label="县ID")
-    township = django_filters.CharFilter(field_name="household__village__township__code", label="乡镇代码")
-    township_id = IdFilter(field_name="household__village__township_id", label="乡镇ID")
-    village = django_filters.CharFilter(field_name="household__village__code", label="村代码")
-    village_id = IdFilter(field_name="household__village_id", label="村ID")
-
-
-class HouseholdMeasureFilterSet(_HouseholdPlaceFilterSet):
+class HouseholdMeasureFilterSet(HouseholdPlaceFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索（措施内容或户编号）")
     year = YearFilter(label="年度")
     category = django_filters.MultipleChoiceFilter(choices=MeasureCategory.choices, label="措施类别")
@@ -173,7 +153,7 @@ class HouseholdMeasureFilterSet(_HouseholdPlaceFilterSet):
         return queryset
 
 
-class VisitFilterSet(_HouseholdPlaceFilterSet):
+class VisitFilterSet(HouseholdPlaceFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索（走访目的、情况、问题或户编号）")
     year = YearFilter(field_name="visited_on", lookup_expr="year", label="走访年度")
     visited_after = django_filters.DateFilter(field_name="visited_on", lookup_expr="gte", label="走访日期不早于")
@@ -196,7 +176,7 @@ class VisitFilterSet(_HouseholdPlaceFilterSet):
         return queryset
 
 
-class MicroLoanFilterSet(_HouseholdPlaceFilterSet):
+class MicroLoanFilterSet(HouseholdPlaceFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索（银行、带贫企业、借款人或户编号）")
     year = YearFilter(field_name="issued_on", lookup_expr="year", label="发放年度")
     status = django_filters.MultipleChoiceFilter(choices=LoanStatus.choices, label="状态")

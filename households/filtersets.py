@@ -121,8 +121,9 @@ class HouseholdApiFilterSet(HouseholdFilterSet, AssessmentFilterMixin):
         pass
 
 
-class _PlaceFilterSet(django_filters.FilterSet):
-    """Place filters for rows that belong to a household (members, incomes)."""
+class HouseholdPlaceFilterSet(django_filters.FilterSet):
+    """The household a row belongs to, and that household's place (codes or primary keys): the filters of
+    every model that hangs under a household (members, incomes, assessments, measures, visits, loans …)."""
 
     household = IdFilter(field_name="household_id", label="户ID")
     household_id = IdFilter(field_name="household_id", label="户ID")
@@ -134,7 +135,7 @@ class _PlaceFilterSet(django_filters.FilterSet):
     village_id = IdFilter(field_name="household__village_id", label="村ID")
 
 
-class MemberFilterSet(_PlaceFilterSet):
+class MemberFilterSet(HouseholdPlaceFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="搜索（姓名或身份证号）")
     relation = django_filters.MultipleChoiceFilter(choices=choices.Relation.choices, label="与户主关系")
     health = django_filters.MultipleChoiceFilter(choices=choices.Health.choices, label="健康状况")
@@ -156,7 +157,7 @@ class MemberFilterSet(_PlaceFilterSet):
         return queryset
 
 
-class IncomeRecordFilterSet(_PlaceFilterSet):
+class IncomeRecordFilterSet(HouseholdPlaceFilterSet):
     year = YearFilter(label="年度")
 
     class Meta:
