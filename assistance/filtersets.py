@@ -42,6 +42,16 @@ def _assignment_place_q(level: str, lookup: str, value) -> Q:
     return Q(**{f"village__{lookup}": value})
 
 
+def search_words(queryset: QuerySet, text: str, *lookups: str) -> QuerySet:
+    """Rows where every word of ``text`` matches at least one of ``lookups`` (e.g. ``name__icontains``)."""
+    for word in (text or "").split():
+        condition = Q()
+        for lookup in lookups:
+            condition |= Q(**{lookup: word})
+        queryset = queryset.filter(condition)
+    return queryset
+
+
 class ActiveFilterMixin(django_filters.FilterSet):
     active = django_filters.BooleanFilter(method="filter_active", label="今日在岗")
 
@@ -101,11 +111,7 @@ class CadreFilterSet(django_filters.FilterSet):
         return RoleAssignment.objects.filter(_active_q(), cadre_id=OuterRef("pk"))
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(name__icontains=word) | Q(user__username__icontains=word) | Q(unit__name__icontains=word)
-            )
-        return queryset
+        return search_words(queryset, value, "name__icontains", "user__username__icontains", "unit__name__icontains")
 
     def filter_role(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         return queryset.filter(Exists(self._roles().filter(role__in=value))) if value else queryset
@@ -127,9 +133,7 @@ class HouseholdAssignmentFilterSet(ActiveFilterMixin, HouseholdPlaceFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
-            queryset = queryset.filter(Q(cadre__name__icontains=word) | Q(household__household_number__contains=word))
-        return queryset
+        return search_words(queryset, value, "cadre__name__icontains", "household__household_number__contains")
 
 
 # --- measures, visits and micro-loans (DOMAIN.md §7) -------------------------------------------------------
@@ -148,9 +152,7 @@ class HouseholdMeasureFilterSet(HouseholdPlaceFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
-            queryset = queryset.filter(Q(description__icontains=word) | Q(household__household_number__contains=word))
-        return queryset
+        return search_words(queryset, value, "description__icontains", "household__household_number__contains")
 
 
 class VisitFilterSet(HouseholdPlaceFilterSet):
@@ -166,14 +168,14 @@ class VisitFilterSet(HouseholdPlaceFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(purpose__icontains=word)
-                | Q(findings__icontains=word)
-                | Q(problems__icontains=word)
-                | Q(household__household_number__contains=word)
-            )
-        return queryset
+        return search_words(
+            queryset,
+            value,
+            "purpose__icontains",
+            "findings__icontains",
+            "problems__icontains",
+            "household__household_number__contains",
+        )
 
 
 class MicroLoanFilterSet(HouseholdPlaceFilterSet):
@@ -190,11 +192,11 @@ class MicroLoanFilterSet(HouseholdPlaceFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(bank__icontains=word)
-                | Q(enterprise_name__icontains=word)
-                | Q(borrower__name__icontains=word)
-                | Q(household__household_number__contains=word)
-            )
-        return queryset
+        return search_words(
+            queryset,
+            value,
+            "bank__icontains",
+            "enterprise_name__icontains",
+            "borrower__name__icontains",
+            "household__household_number__contains",
+        )
