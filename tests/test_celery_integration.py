@@ -49,8 +49,12 @@ def test_changing_an_income_record_produces_a_new_assessment_through_redis_and_a
             income = IncomeRecordFactory(household=head.household, year=2020, wage_income=Decimal("9000.00"))
             household = head.household
             assert _wait_for(
-                lambda: Assessment.objects.filter(household=household, year=2020, is_current=True).exists()
-            ), "the worker never assessed the new household"
+                lambda: Assessment.objects.filter(
+                    household=household, year=2020, is_current=True, income_passed=True
+                ).exists()
+            ), "the worker never assessed the new household with its income"
+            # (Each factory save commits on its own, so the worker may first assess the household before its
+            # income record exists; we wait for the assessment that includes it.)
             first = Assessment.objects.get(household=household, year=2020, is_current=True)
             assert first.income_passed
 
