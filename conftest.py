@@ -24,6 +24,30 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="module")
+def migrated_data_restored(django_db_setup, django_db_blocker):
+    """For a module of transactional tests with ``serialized_rollback``: once the module is done, load the
+    migrated data (content types, role groups, the national poverty lines) back for the tests that run after it
+    in the same process; the last test's flush (without post_migrate, as serialized rollback wants) left every
+    table empty. Celery runs in-process meanwhile: the poverty lines' signals must not reach a real broker."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connections
+
+    from povertycase.celery import app
+
+    yield
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with django_db_blocker.unblock():
+            for connection in connections.all(initialized_only=False):
+                contents = getattr(connection, "_test_serialized_contents", None)
+                if contents and not ContentType.objects.using(connection.alias).exists():
+                    connection.creation.deserialize_db_from_string(contents)
+    finally:
+        app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def require_services():
     """Call at the top of a test that needs PostgreSQL/Redis: skip locally, fail in CI (REQUIRE_SERVICES=1)."""
@@ -37,21 +61,27 @@ def require_services():
 
 
 @pytest.fixture
-def city_admin(django_user_model):
-    """The city's administrator (a superuser): the actor who grants the first roles."""
-    return django_user_model.objects.create_superuser(username="luoyang_admin", password="x")
+def cast(db):
+    """The shared cast of named places and people (testing/cast.py): 栾川县 and 嵩县, a clerk of each, a township
+    clerk, a first secretary, two work-team members, a helper with his household, a supervisor, a user with no
+    role and the city's administrator."""
+    from testing.cast import build_cast
+
+    return build_cast()
 
 
 @pytest.fixture
-def staff_user(django_user_model, city_admin):
-    """A county clerk of 栾川县: a cadre with the county_staff role there (granted through the services)."""
-    from assistance.choices import Role
-    from assistance.models import Cadre
-    from assistance.services import role_assign
-    from tests.factories import CountyFactory
+def city_admin(db):
+    """The city's administrator (a superuser): the actor who grants the first roles (the cast's, if built)."""
+    from testing.factories import city_admin_user
 
-    user = django_user_model.objects.create_user(username="luanchuan_clerk", password="x")
-    cadre = Cadre.objects.create(user=user, name="栾川县扶贫办王科员", position="科员")
-    role_assign(actor=city_admin, cadre=cadre, role=Role.COUNTY_STAFF, county=CountyFactory(code="410324"))
-    user.refresh_from_db()
-    return user
+    return city_admin_user()
+
+
+@pytest.fixture
+def staff_user(db):
+    """A county clerk of 栾川县 (the cast's ``luanchuan_clerk``), built alone when the test does not ask for the
+    whole cast: a cadre with the county_staff role there, granted through the services."""
+    from testing.cast import luanchuan_clerk
+
+    return luanchuan_clerk()

@@ -16,18 +16,18 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from assessments import services
+from assessments import selectors, services, store
 from assessments.models import Assessment, PovertyLine
 from assessments.rules import CRITERIA, CRITERION_LABELS, WARNING_LABELS
-from assistance.admin_scoping import ScopedAdminMixin
+from povertycase.admin_scoping import ScopedAdminMixin
 from villages.admin import geography_filters
 
 
 def assessment_year(request) -> int:
-    """The current assessment year (``services.current_assessment_year``), read once per request."""
+    """The current assessment year (``selectors.current_assessment_year``), read once per request."""
     year = getattr(request, "_current_assessment_year", None)
     if year is None:
-        year = request._current_assessment_year = services.current_assessment_year()
+        year = request._current_assessment_year = selectors.current_assessment_year()
     return year
 
 
@@ -151,10 +151,10 @@ def recompute_now(modeladmin, request, queryset) -> None:
     (the batch path of ``assessments.services``), and say how many were assessed, changed and eligible."""
     year = assessment_year(request)
     household_ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-    summary = services.RecomputeSummary()
+    summary = store.RecomputeSummary()
     with transaction.atomic():
-        for start in range(0, len(household_ids), services.BATCH_SIZE):
-            page = household_ids[start : start + services.BATCH_SIZE]
+        for start in range(0, len(household_ids), selectors.PYTHON_PAGE_SIZE):
+            page = household_ids[start : start + selectors.PYTHON_PAGE_SIZE]
             summary.add(services.assess_households(household_ids=page, year=year))
     skipped = len(household_ids) - summary.assessed
     text = (

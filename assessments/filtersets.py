@@ -1,12 +1,14 @@
-"""One FilterSet per model of the assessments app: poverty lines (DOMAIN.md §3) and assessments (§4)."""
+"""One FilterSet per model of the assessments app: poverty lines (DOMAIN.md §3) and assessments (§4); and the
+assessment filters of the household list (``eligible``, ``failing``), which this app adds to the households'."""
 
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from assessments.models import Assessment, LineKind, PovertyLine
 from assessments.rules import CRITERIA
+from assessments.selectors import current_assessment_year
 from households.filtersets import HouseholdPlaceFilterSet
 from villages.filtersets import YearFilter
 
@@ -58,3 +60,29 @@ class AssessmentFilterSet(HouseholdPlaceFilterSet):
         if data.get("is_current") is None and not data.get("all"):
             queryset = queryset.filter(is_current=True)
         return queryset
+
+
+class AssessmentFilterMixin(django_filters.FilterSet):
+    """Filter households by the latest assessment of a year (DOMAIN.md §4): ``eligible`` and ``failing`` (a
+    criterion); ``year`` defaults to the current assessment year."""
+
+    year = YearFilter(method="filter_noop", label="评估年度")
+    eligible = django_filters.BooleanFilter(method="filter_eligible", label="达到退出标准")
+    failing = django_filters.ChoiceFilter(
+        method="filter_failing",
+        choices=[(c, c) for c in ("income", "food", "clothing", "education", "medical", "housing", "water")],
+        label="未达标指标",
+    )
+
+    def filter_noop(self, queryset, name, value):
+        return queryset
+
+    def _assessments(self):
+        year = self.form.cleaned_data.get("year") or current_assessment_year()
+        return Assessment.objects.filter(household_id=OuterRef("pk"), year=year, is_current=True)
+
+    def filter_eligible(self, queryset, name, value):
+        return queryset.filter(Exists(self._assessments().filter(eligible=value)))
+
+    def filter_failing(self, queryset, name, value):
+        return queryset.filter(Exists(self._assessments().filter(**{f"{value}_passed": False})))

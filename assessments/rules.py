@@ -149,7 +149,7 @@ def per_capita(net_income: Decimal, size: int) -> Decimal:
 def _yuan(amount: Decimal) -> str:
     """Money in a message: rounded half-up to the fen first (the monitoring line 1.5 × line can have three
     decimals; ``format`` alone would round half-even), no negative zero, thousands separated: "1,234.50元".
-    The SQL batch path (batch_sql.py) writes the same text with ``to_char``, which rounds half away from zero."""
+    The SQL batch path (batch.py) writes the same text with ``to_char``, which rounds half away from zero."""
     rounded = amount.quantize(FEN, rounding=ROUND_HALF_UP)
     if rounded.is_zero():
         rounded = abs(rounded)  # -0.004 → "0.00", as PostgreSQL writes it (its numeric has no negative zero)

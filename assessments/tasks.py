@@ -6,7 +6,7 @@ import logging
 
 from celery import group, shared_task
 
-from assessments import services
+from assessments import selectors, services
 from households.models import Household
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ def recompute_household(household_id: int) -> dict:
     if not Household.objects.filter(pk=household_id).exists():
         return {"household_id": household_id, "skipped": "gone"}
     changed = 0
-    for year in services.household_assessment_years(household_id=household_id):
+    for year in selectors.household_assessment_years(household_id=household_id):
         changed += services.assess_households(household_ids=[household_id], year=year).changed
     return {"household_id": household_id, "changed": changed}
 
@@ -32,7 +32,7 @@ def recompute_household_page(household_ids: list[int], year: int) -> dict:
 @shared_task
 def recompute_year(year: int, county_code: str | None = None) -> int:
     """Fan a year's recompute out to the workers, one task per keyset page. Returns the number of pages."""
-    pages = list(services.keyset_pages(year=year, county_code=county_code))
+    pages = list(selectors.keyset_pages(year=year, county_code=county_code))
     group(recompute_household_page.s(page, year) for page in pages).apply_async()
     logger.info("recompute_year %s county=%s: %d pages dispatched", year, county_code or "all", len(pages))
     return len(pages)
@@ -41,4 +41,4 @@ def recompute_year(year: int, county_code: str | None = None) -> int:
 @shared_task
 def nightly_recompute() -> int:
     """The nightly batch for the current assessment year (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
-    return recompute_year(services.current_assessment_year())
+    return recompute_year(selectors.current_assessment_year())

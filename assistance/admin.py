@@ -22,11 +22,11 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from assistance import services
-from assistance.admin_scoping import ScopedAdminMixin, admin_scope
 from assistance.choices import Role
-from assistance.jurisdiction import jurisdiction_for
 from assistance.models import Cadre, HouseholdAssignment, RoleAssignment, Unit
 from households.models import Household
+from povertycase.admin_scoping import ScopedAdminMixin, admin_scope
+from povertycase.jurisdiction import jurisdiction_for
 from villages.models import County, Township, Village
 
 # ---------------------------------------------------------------------------------------------------------

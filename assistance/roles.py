@@ -1,6 +1,6 @@
 """What each role may do (DOMAIN.md §7): Django permissions granted through one group per role.
 
-Where a role acts is decided by ``assistance.jurisdiction``; what it may do there is decided here. The groups
+Where a role acts is decided by ``povertycase.jurisdiction``; what it may do there is decided here. The groups
 are (re)built from this table after every migrate, so the table in code is the truth.
 """
 

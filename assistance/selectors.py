@@ -1,4 +1,5 @@
-"""Reads with logic of the assistance app: "九个一" compliance (DOMAIN.md §7)."""
+"""Reads with logic of the assistance app: where a user holds which role today (the one place that answers it,
+for the procedures' step checks and their "待我办理" queue), and "九个一" compliance (DOMAIN.md §7)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,60 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from assistance.choices import Role
-from assistance.jurisdiction import scope_to
 from assistance.models import HouseholdAssignment, HouseholdMeasure, RoleAssignment, Visit
 from households.choices import HouseholdStatus
 from households.models import Household
+from povertycase.jurisdiction import scope_to
 from villages.models import Village
+
+
+@dataclass(frozen=True)
+class RolePlace:
+    """One active role of a user and the place it is held at (none: a city-wide supervisor)."""
+
+    role: str
+    county_id: int | None
+    township_id: int | None
+    village_id: int | None
+
+    @property
+    def everywhere(self) -> bool:
+        return self.role == Role.SUPERVISOR and not (self.county_id or self.township_id or self.village_id)
+
+    def covers(self, village: Village) -> bool:
+        """Whether the role reaches ``village`` (a role at a county covers its townships and villages)."""
+        return (
+            self.everywhere
+            or (self.village_id is not None and self.village_id == village.pk)
+            or (self.township_id is not None and self.township_id == village.township_id)
+            or (self.county_id is not None and self.county_id == village.county_id)
+        )
+
+    def village_q(self, village_path: str) -> Q | None:
+        """The rows whose village (lookup ``village_path``) the role reaches; None: everywhere; an empty
+        ``Q(pk__in=[])`` for a role held at no place."""
+        if self.everywhere:
+            return None
+        if self.village_id:
+            return Q(**{f"{village_path}_id": self.village_id})
+        if self.township_id:
+            return Q(**{f"{village_path}__township_id": self.township_id})
+        if self.county_id:
+            return Q(**{f"{village_path}__county_id": self.county_id})
+        return Q(pk__in=[])
+
+
+def role_places(user, *, roles: tuple[str, ...] | None = None, on: dt.date | None = None) -> list[RolePlace]:
+    """The user's active role assignments on ``on`` (today), optionally only ``roles``."""
+    assignments = RoleAssignment.objects.active_on(on).filter(cadre__user=user)
+    if roles is not None:
+        assignments = assignments.filter(role__in=roles)
+    return [RolePlace(*row) for row in assignments.values_list("role", "county_id", "township_id", "village_id")]
+
 
 # Households "in the register" that "九个一" applies to: the poor, and (policies continue after exit,
 # "摘帽不摘帮扶") the exited ones still under assistance in the campaign period.

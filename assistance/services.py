@@ -16,7 +16,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from assistance.choices import BorrowerKind, LoanEventKind, LoanStatus, Role, WarningLevel
-from assistance.jurisdiction import covers, forget_jurisdiction, in_scope, jurisdiction_for
 from assistance.models import (
     LOAN_BORROWER_AGES,
     LOAN_MAX_AMOUNT,
@@ -33,13 +32,12 @@ from assistance.models import (
 )
 from assistance.roles import sync_user_groups
 from households.models import Household
+from povertycase.jurisdiction import covers, forget_jurisdiction, in_scope, jurisdiction_for
+from povertycase.services import validated_save
 
 
 def _save(instance, *, actor) -> None:
-    instance.full_clean()
-    if actor is not None:
-        instance._history_user = actor
-    instance.save()
+    validated_save(instance, user=actor)
 
 
 def _check_place_in_scope(actor, assignment: RoleAssignment) -> None:

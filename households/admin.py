@@ -4,206 +4,33 @@ Households are edited on one page with their members and yearly incomes; the rul
 one active head, an ID number only once) are checked by the member formset before anything is written.
 Every admin here is restricted to the user's jurisdiction (``ScopedAdminMixin``). Resident ID numbers and
 phone numbers are shown masked in every list and to anyone without the permission (§8); see
-PersonalDataAdminMixin. The household page shows the exit assessments (§4), and the household list filters
-by them and recomputes them on demand.
+PersonalDataAdminMixin. ``assessments.admin`` extends the household page with the exit assessments (§4), and
+the household list with their filters, verdict column and recompute action.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import dataclasses
+import re
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.template_utils import HistoricalRecordContextHelper
 
-from assessments.admin import (
-    HouseholdEligibleFilter,
-    HouseholdFailingCriterionFilter,
-    assessment_year,
-    recompute_now,
-    render_assessments,
-)
-from assessments.models import Assessment
-from assessments.services import current_assessment_year
-from assistance.admin_scoping import ScopedAdminMixin
-from households import choices
-from households import personal_data as personal_data_rules
+from households import choices, rules, services
+from households.admin_personal_data import PersonalDataAdminMixin, personal_data
 from households.filtersets import household_search
 from households.idcard import mask_id_number, mask_phone
 from households.models import Household, IncomeRecord, Member, PersonalDataAccess
-from households.selectors import household_history
+from households.selectors import household_history, with_head
+from povertycase.admin_scoping import ScopedAdminMixin
 from villages.admin import geography_filters
-
-# ---------------------------------------------------------------------------------------------------------
-# Personal data (§8)
-
-#: The personal fields of the household file and how each is masked.
-PERSONAL_MASKS: dict[str, Callable[[str], str]] = {"id_number": mask_id_number, "phone": mask_phone}
-MASKED_HELP_TEXT = "号码已部分隐去；如需更正，请输入完整号码，不改动则保持原号码。"
-
-
-def personal_data(*, description: str, mask: Callable[[str], str]):
-    """Declare an admin list column that returns a raw ID or phone number; it is always shown through
-    ``mask``: lists are masked for everyone, full numbers appear only on one record's page.
-
-    Masked columns are not sortable: ordering by a hidden number would reveal it (birth date order)."""
-
-    def decorator(method):
-        @functools.wraps(method)
-        def column(self, obj) -> str:
-            return mask(method(self, obj) or "")
-
-        column.personal_data = True
-        return admin.display(description=description)(column)
-
-    return decorator
-
-
-class MaskedPersonalDataForm:
-    """Form mixin for a user who may edit a record but not see its personal data (township staff): the
-    personal fields show the masked number; submitting it unchanged keeps the stored number, typing a whole
-    new number replaces it. The masked value is the field's initial value, so an untouched field is not
-    counted as changed (no spurious history rows)."""
-
-    personal_masks: dict[str, Callable[[str], str]] = {}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, mask in self.personal_masks.items():
-            if name in self.fields:
-                self.initial[name] = mask(getattr(self.instance, name, "") or "")
-                self.fields[name].help_text = MASKED_HELP_TEXT
-
-    def clean(self):
-        cleaned_data = super().clean()
-        for name, mask in self.personal_masks.items():
-            stored = getattr(self.instance, name, "") or ""
-            if name in self.fields and stored and cleaned_data.get(name) == mask(stored):
-                cleaned_data[name] = stored
-        return cleaned_data
-
-
-class MaskedHistoryContextHelper(HistoricalRecordContextHelper):
-    """The change history of simple-history with personal fields masked (for users without permission)."""
-
-    def __init__(self, model, historical_record, *, masks: dict[str, Callable[[str], str]]):
-        super().__init__(model, historical_record)
-        self.masks = masks
-
-    def prepare_delta_change_value(self, change, value):
-        value = super().prepare_delta_change_value(change, value)
-        mask = self.masks.get(change.field)
-        return mask(str(value)) if mask and value else value
-
-
-class PersonalDataAdminMixin:
-    """Masks resident ID numbers and phone numbers (DOMAIN.md §8) in the admin.
-
-    - Lists are masked for everyone (a list would reveal hundreds of numbers at once).
-    - On one record's page, who may see personal data (``may_view_personal_data``) sees the full numbers,
-      and the page view is recorded (``record_reveal``); everyone else sees ``410324********1234``: as a
-      read-only value, or, if they may edit the record, in a masked form field (``MaskedPersonalDataForm``).
-    - The change history (simple-history pages) is masked the same way.
-    """
-
-    #: personal form field → admin method showing it masked, where the user cannot edit the record.
-    masked_fields: dict[str, str] = {}
-    #: other form fields → admin method showing them better than the raw value, where the user cannot edit.
-    read_only_display: dict[str, str] = {}
-
-    def may_view_personal_data(self, request) -> bool:
-        """The one place that decides who sees full ID and phone numbers in the admin."""
-        return personal_data_rules.may_view_personal_data(request.user)
-
-    def personal_masks(self) -> dict[str, Callable[[str], str]]:
-        return {name: PERSONAL_MASKS[name] for name in self.masked_fields}
-
-    def get_readonly_fields(self, request, obj=None):
-        # Declared read-only so that the substitutes below are never taken for form fields.
-        return (
-            *super().get_readonly_fields(request, obj),
-            *self.masked_fields.values(),
-            *self.read_only_display.values(),
-        )
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if self.has_change_permission(request, obj):
-            return fieldsets
-        substitutes = dict(self.read_only_display)
-        if not self.may_view_personal_data(request):
-            substitutes.update(self.masked_fields)
-
-        def substitute(field):
-            if isinstance(field, list | tuple):
-                return type(field)(substitute(item) for item in field)
-            return substitutes.get(field, field)
-
-        return [(name, {**options, "fields": substitute(options["fields"])}) for name, options in fieldsets]
-
-    # --- editable forms for users without the permission -----------------------------------------
-
-    def _masking(self, request, form):
-        if not self.masked_fields or self.may_view_personal_data(request):
-            return form
-        return type(form)(form.__name__, (MaskedPersonalDataForm, form), {"personal_masks": self.personal_masks()})
-
-    def get_form(self, request, obj=None, **kwargs):
-        return self._masking(request, super().get_form(request, obj, **kwargs))
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.form = self._masking(request, formset.form)
-        return formset
-
-    # --- recording what was shown -------------------------------------------------------------------
-
-    def record_personal_data_shown(self, request, model, object_ids) -> None:
-        personal_data_rules.record_reveal(
-            user=request.user,
-            channel=PersonalDataAccess.Channel.ADMIN,
-            model=model._meta.model_name,
-            object_ids=[pk for pk in object_ids if pk is not None],
-            path=request.get_full_path(),
-        )
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        response = super().render_change_form(request, context, add, change, form_url, obj)
-        if obj is not None and self.may_view_personal_data(request):
-            if self.masked_fields:
-                self.record_personal_data_shown(request, self.model, [obj.pk])
-            for inline in context.get("inline_admin_formsets", ()):
-                if getattr(inline.opts, "masked_fields", None):
-                    ids = [form.instance.pk for form in inline.formset.forms]
-                    self.record_personal_data_shown(request, inline.formset.model, ids)
-        return response
-
-    # --- change history -----------------------------------------------------------------------------
-
-    def get_historical_record_context_helper(self, request, historical_record):
-        if not self.masked_fields or self.may_view_personal_data(request):
-            return super().get_historical_record_context_helper(request, historical_record)
-        return MaskedHistoryContextHelper(self.model, historical_record, masks=self.personal_masks())
-
-    def history_view(self, request, object_id, extra_context=None):
-        response = super().history_view(request, object_id, extra_context)
-        if self.masked_fields and self.may_view_personal_data(request):
-            self.record_personal_data_shown(request, self.model, [self.model._meta.pk.to_python(unquote(object_id))])
-        return response
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        response = super().history_form_view(request, object_id, version_id, extra_context)
-        if self.masked_fields and self.may_view_personal_data(request):
-            self.record_personal_data_shown(request, self.model, [self.model._meta.pk.to_python(unquote(object_id))])
-        return response
 
 
 def household_link(household: Household) -> str:
@@ -215,63 +42,103 @@ def household_link(household: Household) -> str:
 # Household page: members and incomes inline
 
 
-def with_head(queryset: QuerySet[Household]) -> QuerySet[Household]:
-    """Annotate each household with its active head's ``head_name`` and ``head_id_number`` in the same query
-    (two correlated subqueries), so that a list page costs the same whatever its length."""
-    heads = Member.objects.filter(household_id=OuterRef("pk"), relation=choices.Relation.HEAD, is_active=True)
-    heads = heads.order_by("pk")
-    return queryset.annotate(
-        head_name=Subquery(heads.values("name")[:1]),
-        head_id_number=Subquery(heads.values("id_number")[:1]),
-    )
-
-
 class MemberInlineFormSet(BaseInlineFormSet):
-    """The rules across the members of one household (DOMAIN.md §2, §9), checked before anything is saved."""
+    """The rules across the members of one household (DOMAIN.md §2, ``households.rules``), checked before the
+    household is written. The write itself is the services' (``HouseholdAdmin.save_related``)."""
 
     def clean(self) -> None:
         super().clean()
-        rows = [
-            (number, form)
+        lines = [
+            rules.MemberLine(
+                number,
+                form.cleaned_data.get("relation", ""),
+                form.cleaned_data.get("is_active", False),
+                "" if "id_number" in form.errors else form.cleaned_data.get("id_number", ""),
+            )
             for number, form in enumerate(self.forms, start=1)
             if form.cleaned_data and not self._should_delete_form(form)
         ]
-        seen: dict[str, int] = {}
-        for number, form in rows:
-            id_number = (form.cleaned_data.get("id_number") or "").strip().upper()
-            if not id_number or "id_number" in form.errors:
-                continue
-            if id_number in seen:
-                form.add_error("id_number", f"与第{seen[id_number]}行成员的身份证号相同，同一人不能在本户登记两次。")
-            else:
-                seen[id_number] = number
+        for number, message in rules.repeated_id_errors(lines).items():
+            self.forms[number - 1].add_error("id_number", message)
         if any(self.errors):
             # A row with errors may lack its relation or status; count heads once every row is clean.
             return
-        heads = sum(
-            1
-            for _, form in rows
-            if form.cleaned_data.get("is_active") and form.cleaned_data.get("relation") == choices.Relation.HEAD
-        )
-        if heads != 1:
-            raise ValidationError(
-                f"每户必须有且只有一名在户的户主，当前有{heads}名。请检查各成员的“与户主关系”和“是否在户”。",
-                code="household_heads",
-            )
+        message = rules.head_count_message(len(rules.active_head_rows(lines)))
+        if message:
+            raise ValidationError(f"{message}请检查各成员的“与户主关系”和“是否在户”。", code="household_heads")
 
-    def save(self, commit: bool = True):
-        if not commit:
-            return super().save(commit=False)
-        members = super().save(commit=False)
-        for member in self.deleted_objects:
-            member.delete()
-        # The database allows one active head per household and one active member per ID number at every
-        # moment, so save departures first, then the other members, and the (new) head last: a head handing
-        # over to another member in the same form is then never two heads at once.
-        for member in sorted(members, key=lambda m: (m.is_active, m.relation == choices.Relation.HEAD)):
-            member.save()
-        self.save_m2m()
-        return members
+
+class HouseholdWriteRefused(Exception):
+    """A household write the services refused after the admin's forms had passed (rolls the page back)."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        if hasattr(error, "error_dict"):
+            self.messages = [
+                f"{_error_place(key)}{message}" for key, errors in error.message_dict.items() for message in errors
+            ]
+        else:
+            self.messages = list(error.messages)
+
+
+_ROW_KEY = re.compile(r"^(members|incomes)\[(\d+)\]\.(\w+)$")
+
+
+def _error_place(key: str) -> str:
+    """``members[1].id_number`` → "第2名成员的身份证号：" (the services' error keys, said in Chinese)."""
+    if key == NON_FIELD_ERRORS:
+        return ""
+    row = _ROW_KEY.match(key)
+    if row is None:
+        try:
+            return f"{Household._meta.get_field(key).verbose_name}："
+        except FieldDoesNotExist:
+            return f"{key}："
+    rows, index, name = row.groups()
+    model, noun = (Member, "名成员") if rows == "members" else (IncomeRecord, "条收入记录")
+    try:
+        label = model._meta.get_field(name).verbose_name
+    except FieldDoesNotExist:
+        label = name
+    return f"第{int(index) + 1}{noun}的{label}："
+
+
+@dataclasses.dataclass
+class InlineRows:
+    """What an inline formset submitted, as the services take it: rows kept (existing ones with their ``id``),
+    and the ids of the existing rows marked for deletion. ``formset.new_objects`` and friends are filled in for
+    the admin's change message, as ``formset.save()`` would."""
+
+    kept: list[dict] = dataclasses.field(default_factory=list)
+    removed_ids: list[int] = dataclasses.field(default_factory=list)
+
+
+def _inline_rows(formsets, model, *, matched_by_id: bool) -> InlineRows:
+    rows = InlineRows()
+    for formset in formsets:
+        if formset.model is not model:
+            continue
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for form in formset.forms:
+            instance = form.instance
+            if formset.can_delete and formset._should_delete_form(form):
+                if instance.pk is not None:
+                    rows.removed_ids.append(instance.pk)
+                    formset.deleted_objects.append(instance)
+                continue
+            if not form.cleaned_data:
+                continue  # an extra row left empty
+            data = {name: value for name, value in form.cleaned_data.items() if name not in ("id", "DELETE")}
+            data.pop(formset.fk.name, None)
+            if instance.pk is not None:
+                if matched_by_id:
+                    data["id"] = instance.pk
+                if form.has_changed():
+                    formset.changed_objects.append((instance, form.changed_data))
+            else:
+                formset.new_objects.append(instance)
+            rows.kept.append(data)
+    return rows
 
 
 class MemberInline(ScopedAdminMixin, PersonalDataAdminMixin, admin.TabularInline):
@@ -369,7 +236,6 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
         "head_name",
         "head_id_number",
         "status",
-        "eligible_now",
         "attribute",
         "primary_cause",
     )
@@ -377,19 +243,16 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
     list_filter = (
         *geography_filters("village"),
         "status",
-        HouseholdEligibleFilter,
-        HouseholdFailingCriterionFilter,
         "attribute",
         "primary_cause",
     )
-    actions = (recompute_now,)
     # Declared for the search box and autocomplete; the search itself is household_search (no duplicates).
     search_fields = ("household_number", "members__name", "members__id_number")
     search_help_text = "按户编号、家庭成员姓名或身份证号搜索（身份证号可只输入后几位）"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT over the whole register on every filtered page
     autocomplete_fields = ("village",)
-    readonly_fields = ("created_at", "updated_at", "assessment_summary")
+    readonly_fields = ("created_at", "updated_at")
     masked_fields = {"phone": "phone_masked"}
     read_only_display = {"other_causes": "other_causes_display"}
     object_history_template = "admin/households/household/object_history.html"
@@ -411,7 +274,6 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
                 )
             },
         ),
-        ("退出评估（两不愁三保障）", {"fields": ("assessment_summary",)}),
         ("两不愁", {"fields": ("food_secure", "clothing_secure")}),
         (
             "住房与饮水",
@@ -431,9 +293,70 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
     )
 
     def get_queryset(self, request):
-        # Head and current-year verdict of every listed household in the list's own query.
-        current = Assessment.objects.filter(household_id=OuterRef("pk"), year=assessment_year(request), is_current=True)
-        return with_head(super().get_queryset(request)).annotate(eligible_now=Subquery(current.values("eligible")[:1]))
+        # The head of every listed household in the list's own query.
+        return with_head(super().get_queryset(request), id_number=True)
+
+    # --- writes: the household with its members and incomes through the services, all or nothing ----------
+
+    def save_model(self, request, obj, form, change):
+        """Nothing yet: ``save_related`` writes the household with its members and incomes in one service call."""
+
+    def save_related(self, request, form, formsets, change):
+        members = _inline_rows(formsets, Member, matched_by_id=True)
+        incomes = _inline_rows(formsets, IncomeRecord, matched_by_id=False)  # one record a year: by year
+        household = self.write_household(
+            request,
+            household=form.instance if change else None,
+            fields=dict(form.cleaned_data),
+            members=members.kept,
+            incomes=incomes.kept,
+            remove_members=members.removed_ids,
+        )
+        # The admin's redirect and its log entry read the object it passed to save_model.
+        form.instance.pk = household.pk
+        form.instance._state.adding = False
+
+    def write_household(
+        self, request, *, household: Household | None, fields: dict, members, incomes, remove_members=()
+    ) -> Household:
+        """Create (``household`` None) or replace a household with its members and incomes through the services,
+        then check, inside the admin's transaction, that it is still in the user's jurisdiction."""
+        try:
+            if household is not None:
+                household = services.household_replace(
+                    user=request.user,
+                    household=household,
+                    members=members,
+                    incomes=incomes,
+                    remove_members=remove_members,
+                    **fields,
+                )
+            else:
+                fields = dict(fields)
+                household = services.household_create(
+                    user=request.user, village=fields.pop("village"), members=members, incomes=incomes, **fields
+                )
+        except ValidationError as exc:
+            raise HouseholdWriteRefused(exc) from exc
+        self.ensure_in_scope(request, household)
+        return household
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except HouseholdWriteRefused as refused:
+            # The forms passed the same rules (households.rules, full_clean) before the write, so this is rare
+            # (a concurrent change): nothing was saved; say why and show the page again.
+            for message in refused.messages:
+                self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        services.household_delete(user=request.user, household=obj)
+
+    def delete_queryset(self, request, queryset):
+        for household in queryset:
+            services.household_delete(user=request.user, household=household)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "other_causes":
@@ -467,17 +390,6 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
             "related_changes_limit": HISTORY_RELATED_LIMIT,
         }
         return super().history_view(request, object_id, {**context, **(extra_context or {})})
-
-    @admin.display(description="达到退出标准", boolean=True)
-    def eligible_now(self, obj: Household) -> bool | None:
-        return obj.eligible_now
-
-    @admin.display(description="退出评估")
-    def assessment_summary(self, obj: Household) -> str:
-        if obj.pk is None:
-            return "保存后自动评估。"
-        assessments = list(Assessment.objects.filter(household=obj, is_current=True))
-        return render_assessments(assessments, current_year=current_assessment_year())
 
     @admin.display(description="乡（镇、街道）", ordering="village__township__code")
     def township(self, obj: Household):

@@ -3,12 +3,12 @@
 - 导入 (ImportJobAdmin): upload a workbook (it is checked at once, nothing written), read the report (every
   error by sheet, row and column), download the original and the copy with the faulty cells marked, and
   "确认导入" a clean job (all or nothing). Each user sees their own imports, city-wide users all of them
-  (``assistance.jurisdiction``). Uploading and committing need ``households.add_household``, reading the
+  (``povertycase.jurisdiction``). Uploading and committing need ``households.add_household``, reading the
   jobs ``households.view_household``: the permissions of the household file itself.
 - 导出Excel (``export_households_xlsx``): an action of the household list, for the selected households (the
   list is already limited to the user's jurisdiction); personal data masked unless permitted.
 
-Views translate, ``households.imports`` decides.
+Views translate, ``households.imports.services`` decides.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
-from assistance.admin_scoping import ScopedAdminMixin, has_jurisdiction
-from households import exports, imports
+from households import exports
+from households.imports import services as import_services
 from households.models import Household, ImportJob
+from povertycase.admin_scoping import ScopedAdminMixin, has_jurisdiction
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ERRORS_SHOWN = 1000  # the rest are in the annotated copy and the API
@@ -42,7 +43,7 @@ class ImportUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         try:
-            imports.check_upload(upload)
+            import_services.check_upload(upload)
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from None
         return upload
@@ -149,7 +150,7 @@ class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = ImportUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            job = imports.import_job_create(user=request.user, upload=form.cleaned_data["file"])
+            job = import_services.import_job_create(user=request.user, upload=form.cleaned_data["file"])
             job.refresh_from_db()
             level = {
                 ImportJob.Status.VALID: messages.SUCCESS,
@@ -181,7 +182,7 @@ class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def commit_job(self, request, job: ImportJob) -> None:
         try:
-            imports.import_job_commit(job=job)
+            import_services.import_job_commit(job=job)
         except ValidationError as exc:
             self.message_user(request, f"{job.file_name}：{exc.messages[0]}", messages.ERROR)
             return

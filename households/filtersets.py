@@ -87,40 +87,6 @@ class HouseholdFilterSet(django_filters.FilterSet):
         return household_search(queryset, value)
 
 
-class AssessmentFilterMixin(django_filters.FilterSet):
-    """Filter by the latest assessment of a year (DOMAIN.md §4): ``eligible`` and ``failing`` (a criterion);
-    ``year`` defaults to the current assessment year."""
-
-    year = YearFilter(method="filter_noop", label="评估年度")
-    eligible = django_filters.BooleanFilter(method="filter_eligible", label="达到退出标准")
-    failing = django_filters.ChoiceFilter(
-        method="filter_failing",
-        choices=[(c, c) for c in ("income", "food", "clothing", "education", "medical", "housing", "water")],
-        label="未达标指标",
-    )
-
-    def filter_noop(self, queryset, name, value):
-        return queryset
-
-    def _assessments(self):
-        from assessments.models import Assessment
-        from assessments.services import current_assessment_year
-
-        year = self.form.cleaned_data.get("year") or current_assessment_year()
-        return Assessment.objects.filter(household_id=OuterRef("pk"), year=year, is_current=True)
-
-    def filter_eligible(self, queryset, name, value):
-        return queryset.filter(Exists(self._assessments().filter(eligible=value)))
-
-    def filter_failing(self, queryset, name, value):
-        return queryset.filter(Exists(self._assessments().filter(**{f"{value}_passed": False})))
-
-
-class HouseholdApiFilterSet(HouseholdFilterSet, AssessmentFilterMixin):
-    class Meta(HouseholdFilterSet.Meta):
-        pass
-
-
 class HouseholdPlaceFilterSet(django_filters.FilterSet):
     """The household a row belongs to, and that household's place (codes or primary keys): the filters of
     every model that hangs under a household (members, incomes, assessments, measures, visits, loans …)."""

@@ -1,13 +1,29 @@
-"""Reads of the household file with logic: the change history of a household (members and incomes included)."""
+"""Reads of the household file with logic: households with their active head (the one selector behind every
+household list: admin, API and field pages), and the change history of a household (members and incomes
+included)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from households.choices import Relation
 from households.idcard import mask_id_number, mask_phone
 from households.models import Household, IncomeRecord, Member
 from households.personal_data import may_view_personal_data
+
+
+def with_head(queryset: QuerySet[Household], *, id_number: bool = False) -> QuerySet[Household]:
+    """Annotate each household with its active head's ``head_name`` (and, asked for, ``head_id_number``) in the
+    same query, as correlated subqueries, so that a list page costs the same whatever its length."""
+    heads = Member.objects.filter(household_id=OuterRef("pk"), relation=Relation.HEAD, is_active=True).order_by("pk")
+    columns = {"head_name": Subquery(heads.values("name")[:1])}
+    if id_number:
+        columns["head_id_number"] = Subquery(heads.values("id_number")[:1])
+    return queryset.annotate(**columns)
+
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 MASKED_FIELDS = {"id_number": mask_id_number, "phone": mask_phone}

@@ -13,28 +13,27 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from households import rules
 from households.choices import Relation
 from households.models import Household, IncomeRecord, Member
+from povertycase.services import validated_save
 from villages.models import Village
 
-
-def _save(instance, *, user: AbstractBaseUser | None) -> None:
-    """full_clean + save, recording ``user`` on the history row (django-simple-history)."""
-    instance.full_clean()
-    if user is not None:
-        instance._history_user = user
-    instance.save()
+MEMBER_LINE = ("pk", "relation", "is_active", "id_number")  # a member's values as the rules take them
 
 
-def _assign(instance, fields: Mapping[str, Any]) -> None:
+def _assign(instance, fields: Mapping[str, Any]) -> bool:
     """Set the model's own editable fields; a misspelt, derived or read-only name is refused, not ignored
-    (a silently dropped ``staus=`` would record a change that never happened)."""
+    (a silently dropped ``staus=`` would record a change that never happened). Whether anything changed."""
     editable = {f.name for f in instance._meta.concrete_fields if f.editable and not f.primary_key}
     unknown = [name for name in fields if name not in editable]
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "未知或不可修改的字段。"))
+    changed = instance.pk is None
     for name, value in fields.items():
+        changed = changed or getattr(instance, name) != value
         setattr(instance, name, value)
+    return changed
 
 
 def _prefix_errors(prefix: str, exc: ValidationError) -> ValidationError:
@@ -45,27 +44,24 @@ def _prefix_errors(prefix: str, exc: ValidationError) -> ValidationError:
 
 
 def household_check_heads(*, household: Household) -> None:
-    """A household always has exactly one active head (户主, DOMAIN.md §2)."""
-    heads = household.members.filter(relation=Relation.HEAD, is_active=True).count()
-    if heads != 1:
-        raise ValidationError(
-            {"members": f"每户必须有且只有一名在户的户主，户{household.household_number}当前有{heads}名。"}
-        )
+    """A household always has exactly one active head (户主, DOMAIN.md §2; ``households.rules``)."""
+    members = [rules.MemberLine(*values) for values in household.members.values_list(*MEMBER_LINE)]
+    message = rules.head_count_message(
+        len(rules.active_head_rows(members)), household_number=household.household_number
+    )
+    if message:
+        raise ValidationError({"members": message})
 
 
 def _check_ids_unique_in_request(members: list[Mapping[str, Any]]) -> None:
-    seen: dict[str, int] = {}
-    errors: dict[str, str] = {}
-    for index, data in enumerate(members):
-        number = str(data.get("id_number", "")).strip().upper()
-        if not number or not data.get("is_active", True):
-            continue
-        if number in seen:
-            errors[f"members[{index}].id_number"] = f"身份证号与第{seen[number] + 1}名成员重复。"
-        else:
-            seen[number] = index
-    if errors:
-        raise ValidationError(errors)
+    """One active member per ID number among the members of one request (``households.rules``)."""
+    lines = [
+        rules.MemberLine(index, data.get("relation", ""), data.get("is_active", True), data.get("id_number", ""))
+        for index, data in enumerate(members)
+    ]
+    repeated = rules.repeated_active_id_errors(lines, row_label=lambda index: f"第{index + 1}名成员")
+    if repeated:
+        raise ValidationError({f"members[{index}].id_number": message for index, message in repeated.items()})
 
 
 @transaction.atomic
@@ -83,20 +79,20 @@ def household_create(
     _check_ids_unique_in_request(members)
     household = Household(village=village)
     _assign(household, fields)
-    _save(household, user=user)
+    validated_save(household, user=user)
     errors: dict[str, list] = {}
     for index, data in enumerate(members):
         try:
             member = Member(household=household)
             _assign(member, data)
-            _save(member, user=user)
+            validated_save(member, user=user)
         except ValidationError as exc:
             errors.update(_prefix_errors(f"members[{index}]", exc).error_dict)
     for index, data in enumerate(incomes):
         try:
             record = IncomeRecord(household=household)
             _assign(record, data)
-            _save(record, user=user)
+            validated_save(record, user=user)
         except ValidationError as exc:
             errors.update(_prefix_errors(f"incomes[{index}]", exc).error_dict)
     if errors:
@@ -110,7 +106,7 @@ def household_update(*, user: AbstractBaseUser | None, household: Household, **f
     """Change a household's own fields (not its members or incomes)."""
     household = Household.objects.select_for_update().get(pk=household.pk)
     _assign(household, fields)
-    _save(household, user=user)
+    validated_save(household, user=user)
     return household
 
 
@@ -118,7 +114,7 @@ def household_update(*, user: AbstractBaseUser | None, household: Household, **f
 def member_add(*, user: AbstractBaseUser | None, household: Household, **fields: Any) -> Member:
     member = Member(household=household)
     _assign(member, fields)
-    _save(member, user=user)
+    validated_save(member, user=user)
     household_check_heads(household=household)
     return member
 
@@ -127,7 +123,7 @@ def member_add(*, user: AbstractBaseUser | None, household: Household, **fields:
 def member_update(*, user: AbstractBaseUser | None, member: Member, **fields: Any) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     _assign(member, fields)
-    _save(member, user=user)
+    validated_save(member, user=user)
     household_check_heads(household=member.household)
     return member
 
@@ -143,13 +139,13 @@ def member_leave(
     member.is_active = False
     member.left_reason = left_reason
     member.left_on = left_on
-    _save(member, user=user)
+    validated_save(member, user=user)
     if was_head:
         if new_head is None or new_head.household_id != member.household_id or new_head.pk == member.pk:
             raise ValidationError({"new_head": "户主减少时须指定本户另一名在户成员为新户主。"})
         new_head = Member.objects.select_for_update().get(pk=new_head.pk)
         new_head.relation = Relation.HEAD
-        _save(new_head, user=user)
+        validated_save(new_head, user=user)
     household_check_heads(household=member.household)
     return member
 
@@ -167,7 +163,7 @@ def income_record_save(
         if name not in IncomeRecord.AMOUNT_FIELDS:
             raise ValidationError({name: "未知的收入项目。"})
         setattr(record, name, value)
-    _save(record, user=user)
+    validated_save(record, user=user)
     return record
 
 
@@ -178,21 +174,26 @@ def household_replace(
     household: Household,
     members: Iterable[Mapping[str, Any]],
     incomes: Iterable[Mapping[str, Any]],
+    remove_members: Iterable[int] = (),
     **fields: Any,
 ) -> Household:
-    """Replace a household's file in one all-or-nothing write (the API's PUT).
+    """Replace a household's file in one all-or-nothing write (the API's PUT, the admin's household page).
 
     Members are matched by ``id`` or, failing that, by ID number; unmatched ones are added. A member on file
     who is missing from ``members`` is refused rather than deleted: a person leaves a household with
-    ``is_active`` false and a ``left_reason``, so that no one's record is lost by a short list. Income
-    records are matched by year; a year missing from ``incomes`` is deleted (its history is kept).
+    ``is_active`` false and a ``left_reason``, so that no one's record is lost by a short list. Only members
+    named in ``remove_members`` (ids: rows entered by mistake) are deleted, before the others are written, so
+    that a head entered by mistake can be replaced in the same write. Income records are matched by year; a year
+    missing from ``incomes`` is deleted (its history is kept).
     """
     household = Household.objects.select_for_update().get(pk=household.pk)
     members = list(members)
     incomes = list(incomes)
     _check_ids_unique_in_request(members)
-    _assign(household, fields)
-    _save(household, user=user)
+    if _assign(household, fields):
+        validated_save(household, user=user)
+    for member in household.members.filter(pk__in=list(remove_members)):
+        _delete(member, user=user)
 
     on_file = {m.pk: m for m in household.members.all()}
     by_number = {m.id_number: m for m in on_file.values()}
@@ -223,8 +224,9 @@ def household_replace(
     pending.sort(key=lambda item: item[2].get("relation", item[1].relation) == "head")
     for index, member, data in pending:
         try:
-            _assign(member, data)
-            _save(member, user=user)
+            # An unchanged row is not saved again: no history row records a change that did not happen.
+            if _assign(member, data):
+                validated_save(member, user=user)
         except ValidationError as exc:
             errors.update(_prefix_errors(f"members[{index}]", exc).error_dict)
 
@@ -235,18 +237,41 @@ def household_replace(
         record = household.incomes.filter(year=year).first() or IncomeRecord(household=household)
         kept_years.add(year)
         try:
-            _assign(record, data)
-            _save(record, user=user)
+            if _assign(record, data):
+                validated_save(record, user=user)
         except ValidationError as exc:
             errors.update(_prefix_errors(f"incomes[{index}]", exc).error_dict)
     if errors:
         raise ValidationError(errors)
     for record in household.incomes.exclude(year__in=[y for y in kept_years if y is not None]):
-        if user is not None:
-            record._history_user = user
-        record.delete()
+        _delete(record, user=user)
     household_check_heads(household=household)
     return household
+
+
+def _delete(instance, *, user: AbstractBaseUser | None) -> None:
+    """Delete one row with the acting user on its history row."""
+    if user is not None:
+        instance._history_user = user
+    instance.delete()
+
+
+@transaction.atomic
+def income_record_delete(*, user: AbstractBaseUser | None, record: IncomeRecord) -> None:
+    """Delete a household's income record of one year (entered by mistake)."""
+    _delete(IncomeRecord.objects.select_for_update().get(pk=record.pk), user=user)
+
+
+@transaction.atomic
+def household_delete(*, user: AbstractBaseUser | None, household: Household) -> None:
+    """Delete a household registered by mistake, with its members and income records, each deletion recorded in
+    the change history with the acting user (a household that leaves the register is 已剔除 instead)."""
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    for member in household.members.all():
+        _delete(member, user=user)
+    for record in household.incomes.all():
+        _delete(record, user=user)
+    _delete(household, user=user)
 
 
 @transaction.atomic
@@ -256,6 +281,4 @@ def member_delete(*, user: AbstractBaseUser | None, member: Member) -> None:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.relation == Relation.HEAD and member.is_active:
         raise ValidationError({"relation": "不能删除户主：请先将户主变更为本户另一名成员。"})
-    if user is not None:
-        member._history_user = user
-    member.delete()
+    _delete(member, user=user)

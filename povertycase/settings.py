@@ -38,11 +38,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "simple_history",
     "axes",
+    # The project's apps, bottom layer to top (README "Architecture"; import-linter holds the direction).
+    "povertycase",
     "villages",
     "households",
-    "assistance",
     "assessments",
+    "assistance",
     "procedures",
+    "field",
+    "demo",
 ]
 
 MIDDLEWARE = [

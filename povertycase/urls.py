@@ -25,5 +25,5 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
-    path("", include("assistance.urls")),
+    path("", include("field.urls")),
 ]

@@ -29,8 +29,8 @@ from django.utils.html import format_html
 
 from assessments.admin import render_assessments
 from assessments.models import Assessment
-from assistance.admin_scoping import ScopedAdminMixin
-from assistance.jurisdiction import jurisdiction_for
+from povertycase.admin_scoping import ScopedAdminMixin
+from povertycase.jurisdiction import jurisdiction_for
 from procedures import labels, services, workflow
 from procedures.choices import Action, Kind, Signatory
 from procedures.filtersets import forward_transitions, waiting_for_user_q

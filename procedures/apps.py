@@ -9,10 +9,14 @@ class ProceduresConfig(AppConfig):
     verbose_name = "识别与退出"
 
     def ready(self) -> None:
-        from assistance.jurisdiction import register_scope
+        from povertycase.api.routes import register_route
+        from povertycase.jurisdiction import register_scope
+        from procedures.api.views import ExitApplicationViewSet, IdentificationApplicationViewSet
         from procedures.models import Alert, Application, Objection, Signature, Step
 
         register_scope(Application, village="household__village", household="household")
         register_scope(Alert, village="household__village", household="household")
         for model in (Step, Objection, Signature):
             register_scope(model, village="application__household__village", household="application__household")
+        register_route("identification-applications", IdentificationApplicationViewSet, "identificationapplication")
+        register_route("exit-applications", ExitApplicationViewSet, "exitapplication")

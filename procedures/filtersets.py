@@ -13,7 +13,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from assistance.models import RoleAssignment
+from assistance.selectors import role_places
 from procedures import workflow
 from procedures.choices import Action, Kind, State
 from procedures.models import Application, Step
@@ -28,28 +28,14 @@ def forward_transitions(kind: str, state: str) -> list[workflow.Transition]:
 
 
 def _role_places(user) -> dict[str, list[Q]]:
-    """role → the places (as filters on applications) where the user holds it today; the same coverage as
-    ``procedures.services.actor_roles`` (a role at a county covers its townships and villages)."""
+    """role → the places (as filters on applications) where the user holds it today: the coverage of
+    ``assistance.selectors.role_places``, as ``procedures.services.actor_roles`` uses it."""
     if user.is_superuser:
         return {role: [EVERYWHERE] for role in workflow.ANY_REVIEWER}
     places: dict[str, list[Q]] = {}
-    assignments = (
-        RoleAssignment.objects.active_on()
-        .filter(cadre__user=user, role__in=workflow.ANY_REVIEWER)
-        .values_list("role", "county_id", "township_id", "village_id")
-    )
-    for role, county_id, township_id, village_id in assignments:
-        if village_id:
-            place = Q(household__village_id=village_id)
-        elif township_id:
-            place = Q(household__village__township_id=township_id)
-        elif county_id:
-            place = Q(household__village__county_id=county_id)
-        elif role == "supervisor":
-            place = EVERYWHERE  # a city-wide supervisor
-        else:
-            continue
-        places.setdefault(role, []).append(place)
+    for place in role_places(user, roles=tuple(workflow.ANY_REVIEWER)):
+        q = place.village_q("household__village")
+        places.setdefault(place.role, []).append(EVERYWHERE if q is None else q)
     return places
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import update_change_reason
@@ -22,11 +21,12 @@ from simple_history.utils import update_change_reason
 from assessments import rules as assessment_rules
 from assessments.models import Assessment
 from assessments.services import household_assess
-from assistance.jurisdiction import ensure_in_scope
-from assistance.models import RoleAssignment
+from assistance.choices import Role
+from assistance.selectors import role_places
 from households import services as household_services
 from households.choices import HouseholdStatus
 from households.models import Household
+from povertycase.jurisdiction import ensure_in_scope
 from procedures import workflow
 from procedures.choices import Action, Kind, Signatory, State
 from procedures.models import Application, Objection, Signature, Step
@@ -38,14 +38,7 @@ def actor_roles(actor, household: Household) -> set[str]:
     """The actor's active roles whose place covers ``household`` (a city-wide supervisor covers all)."""
     if actor.is_superuser:
         return {SUPERUSER_ROLE}
-    village = household.village
-    covering = (
-        Q(village_id=village.pk)
-        | Q(township_id=village.township_id)
-        | Q(county_id=village.county_id)
-        | Q(role="supervisor", county__isnull=True, township__isnull=True, village__isnull=True)
-    )
-    return set(RoleAssignment.objects.active_on().filter(covering, cadre__user=actor).values_list("role", flat=True))
+    return {place.role for place in role_places(actor) if place.covers(household.village)}
 
 
 def _acting_role(actor, household: Household, allowed: Iterable[str], what: str) -> str:
@@ -55,8 +48,6 @@ def _acting_role(actor, household: Household, allowed: Iterable[str], what: str)
         return SUPERUSER_ROLE
     usable = sorted(roles & set(allowed))
     if not usable:
-        from assistance.choices import Role
-
         wanted = "、".join(Role(r).label for r in sorted(allowed))
         raise PermissionDenied(f"“{what}”须由{wanted}办理，您在该户所在辖区没有这些角色。")
     return usable[0]

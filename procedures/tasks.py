@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessments.models import Assessment
-from assessments.services import current_assessment_year
+from assessments.selectors import current_assessment_year
 from households.choices import HouseholdStatus
 from procedures import workflow
 from procedures.choices import AlertKind, State

@@ -1,4 +1,5 @@
-"""Back office for the administrative tree (DOMAIN.md §1) and the village-exit indicators (§6).
+"""Back office for the administrative tree (DOMAIN.md §1) and the village-exit indicators (§6); the exit checks
+themselves are added by ``assessments.admin_places``, which extends these pages.
 
 Also home of the cascading geography list filters (县 → 乡镇 → 村) shared by every admin list that is
 filtered by place: with about a hundred thousand households in a few thousand villages, a plain list of
@@ -7,25 +8,13 @@ every village would be unusable, so a level only offers its options once the lev
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from assessments.selectors import (
-    POOR_STATUSES,
-    ExitCheck,
-    county_exit_check,
-    township_incidence,
-    village_exit_check,
-)
-from assistance.admin_scoping import ScopedAdminMixin
-from assistance.jurisdiction import scope_to
-from households.models import Member
+from povertycase.admin_scoping import ScopedAdminMixin
+from povertycase.jurisdiction import scope_to
 from villages.models import County, Township, Village
 
 # A filter level lists its options only when there are at most this many; otherwise the level above must
@@ -152,30 +141,7 @@ def geography_filters(village_path: str) -> tuple[type[GeographyListFilter], ...
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Exit checks (DOMAIN.md §6)
-
-
-def render_exit_check(check: ExitCheck, *, verdict_label: str = "") -> str:
-    """The incidence of ``check`` and, given a ``verdict_label`` (出列, 摘帽), whether the place may exit and
-    every condition still missing."""
-    return render_to_string(
-        "admin/villages/exit_check.html",
-        {"check": check, "show_verdict": bool(verdict_label), "verdict_label": verdict_label},
-    )
-
-
-def _poor_people(group_path: str):
-    """People in poor or returned households grouped by ``group_path`` (``household__village`` or
-    ``household__village__county``), as a correlated subquery counted per listed row: the same definition
-    as ``assessments.selectors.poor_people_by``, for a whole list page in one query."""
-    people = (
-        Member.objects.filter(is_active=True, household__status__in=POOR_STATUSES, **{group_path: OuterRef("pk")})
-        .order_by()
-        .values(group_path)
-        .annotate(people=Count("pk"))
-        .values("people")
-    )
-    return Coalesce(Subquery(people, output_field=IntegerField()), 0)
+# The tree itself. ``assessments.admin_places`` extends these pages with the exit checks (DOMAIN.md §6).
 
 
 @admin.register(County)
@@ -186,7 +152,6 @@ class CountyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         "city_name",
         "is_poverty_county",
         "exit_year",
-        "incidence",
         "wrong_exit_rate",
         "missed_identification_rate",
         "public_recognition_rate",
@@ -194,46 +159,13 @@ class CountyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display_links = ("code", "name")
     search_fields = ("code", "name")
     list_filter = ("is_poverty_county", "city_name", "exit_year")
-    readonly_fields = ("exit_check",)
     fieldsets = (
         ("基本信息", {"fields": ("code", "name", "city_name", "is_poverty_county", "exit_year")}),
         (
             "第三方评估（摘帽）",
             {"fields": ("wrong_exit_rate", "missed_identification_rate", "public_recognition_rate")},
         ),
-        ("摘帽核查", {"fields": ("exit_check",)}),
     )
-
-    def get_queryset(self, request):
-        population = (
-            Village.objects.filter(county=OuterRef("pk"))
-            .order_by()
-            .values("county")
-            .annotate(people=Sum("registered_population"))
-            .values("people")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                poor_people=_poor_people("household__village__county"),
-                population=Coalesce(Subquery(population, output_field=IntegerField()), 0),
-            )
-        )
-
-    @admin.display(description="贫困发生率")
-    def incidence(self, obj: County) -> str:
-        # The list shows incidence only; the whole check (villages exited, third-party figures) is on the page.
-        if not obj.population:
-            return "—"
-        ratio = (Decimal(obj.poor_people) / Decimal(obj.population)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-        return f"{ratio * 100:.2f}%"
-
-    @admin.display(description="摘帽条件核查")
-    def exit_check(self, obj: County) -> str:
-        if not obj.pk:
-            return "保存后显示"
-        return render_exit_check(county_exit_check(obj), verdict_label="摘帽")
 
 
 @admin.register(Township)
@@ -245,14 +177,7 @@ class TownshipAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     search_help_text = "按乡镇代码或名称搜索"
     list_filter = (CountyListFilter,)
     list_per_page = 50
-    readonly_fields = ("incidence",)
-    fields = ("code", "name", "county", "incidence")
-
-    @admin.display(description="贫困发生率")
-    def incidence(self, obj: Township) -> str:
-        if not obj.pk:
-            return "保存后显示"
-        return render_exit_check(township_incidence(obj))
+    fields = ("code", "name", "county")
 
 
 @admin.register(Village)
@@ -265,9 +190,7 @@ class VillageAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         "is_poverty_village",
         "exit_year",
         "registered_population",
-        "incidence",
         "indicators_met",
-        "exit_eligible",
         "collective_income_yuan",
     )
     list_display_links = ("code", "name")
@@ -278,7 +201,7 @@ class VillageAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = (CountyListFilter, TownshipListFilter, "is_poverty_village", "exit_year")
     list_per_page = 50
     autocomplete_fields = ("township",)
-    readonly_fields = ("county", "exit_check")
+    readonly_fields = ("county",)
     fieldsets = (
         (
             "基本信息",
@@ -301,31 +224,9 @@ class VillageAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
                 "description": "贫困村出列除贫困发生率达标外，还须达到以下七项指标；村集体经济收入一并记录。",
             },
         ),
-        ("出列核查", {"fields": ("exit_check",)}),
     )
-
-    def get_queryset(self, request):
-        # The poor people of every listed village in the list's own query (no query per row).
-        return super().get_queryset(request).annotate(poor_people=_poor_people("household__village"))
-
-    def _list_check(self, obj: Village) -> ExitCheck:
-        return village_exit_check(obj, poor_people=obj.poor_people)
-
-    @admin.display(description="贫困发生率")
-    def incidence(self, obj: Village) -> str:
-        return self._list_check(obj).incidence_percent
 
     @admin.display(description="出列指标达标")
     def indicators_met(self, obj: Village) -> str:
         met = sum(bool(getattr(obj, field)) for field in Village.INDICATOR_FIELDS)
         return f"{met}/{len(Village.INDICATOR_FIELDS)}"
-
-    @admin.display(description="出列条件", boolean=True)
-    def exit_eligible(self, obj: Village) -> bool:
-        return self._list_check(obj).eligible
-
-    @admin.display(description="出列条件核查")
-    def exit_check(self, obj: Village) -> str:
-        if not obj.pk:
-            return "保存后显示"
-        return render_exit_check(village_exit_check(obj), verdict_label="出列")

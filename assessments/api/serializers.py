@@ -1,4 +1,4 @@
-"""API shapes of poverty lines (DOMAIN.md §3) and stored assessments (§4)."""
+"""API shapes of poverty lines (DOMAIN.md §3), stored assessments (§4) and a household's eligibility."""
 
 from __future__ import annotations
 
@@ -6,8 +6,38 @@ from rest_framework import serializers
 
 from assessments.models import Assessment, PovertyLine
 from assessments.rules import CRITERIA
-from households.api.serializers import CriterionSerializer, WarningSerializer
-from villages.api.serializers import FullCleanWriteMixin
+from povertycase.api.serializers import FullCleanWriteMixin
+
+
+class CriterionSerializer(serializers.Serializer):
+    criterion = serializers.CharField()
+    passed = serializers.BooleanField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class WarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class EligibilitySerializer(serializers.Serializer):
+    """The latest assessment of a household for a year (DOMAIN.md §4)."""
+
+    household = serializers.IntegerField(source="household_id")
+    year = serializers.IntegerField()
+    eligible = serializers.BooleanField()
+    criteria = CriterionSerializer(many=True)
+    warnings = WarningSerializer(many=True)
+    household_size = serializers.IntegerField()
+    per_capita_net_income = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    poverty_line = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    rules_version = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+
+
+class AssessRequestSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2013, max_value=2100)
 
 
 class PovertyLineSerializer(FullCleanWriteMixin, serializers.ModelSerializer):

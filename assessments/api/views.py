@@ -8,8 +8,7 @@ from rest_framework import viewsets
 from assessments.api import serializers
 from assessments.filtersets import AssessmentFilterSet, PovertyLineFilterSet
 from assessments.models import Assessment, PovertyLine
-from povertycase.api.base import ScopedViewSetMixin
-from villages.api.views import LIMITED_METHOD_PERMISSIONS, NO_DELETE
+from povertycase.api.base import LIMITED_METHOD_PERMISSIONS, NO_DELETE, ScopedViewSetMixin
 
 
 class PovertyLineViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):

@@ -1,6 +1,6 @@
 """Property: on random households the batch path and the single-household path store identical results.
 
-On PostgreSQL the batch path is the SQL translation of the rules (assessments/batch_sql.py) and the single path
+On PostgreSQL the batch path is the SQL translation of the rules (assessments/batch.py) and the single path
 the Python rules, so this is where the two are held to the same bytes: criteria and warnings JSON, every
 column and the fingerprint. The strategies lean on the awkward cases: half a fen, negative net income, money
 messages with thousands separators and half-up rounding, region lines of every length, members who left
@@ -20,12 +20,12 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assessments import batch_sql, rules, services
+from assessments import batch, rules, services
 from assessments.models import Assessment, PovertyLine
 from assessments.tests.test_rules import MONEY_IN_MESSAGES
 from households import choices
 from households.idcard import build_id_number
-from tests.factories import CountyFactory, HouseholdFactory, IncomeRecordFactory, MemberFactory, VillageFactory
+from testing.factories import CountyFactory, HouseholdFactory, IncomeRecordFactory, MemberFactory, VillageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -333,5 +333,5 @@ def test_a_year_without_a_national_line_uses_region_lines_or_fails_income_on_bot
 @pytest.mark.parametrize(("amount", "text"), MONEY_IN_MESSAGES)
 def test_sql_writes_money_like_the_rules(amount, text):
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {batch_sql._yuan('%s::numeric')}", [amount])
+        cursor.execute(f"SELECT {batch._yuan('%s::numeric')}", [amount])
         assert cursor.fetchone()[0] == text == rules._yuan(Decimal(amount))

@@ -13,11 +13,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from assessments import batch_sql, rules, services
+from assessments import batch, facts, rules, selectors, services, store
 from assessments.models import Assessment, LineKind, PovertyLine
 from households import choices
 from households.models import Household
-from tests.factories import (
+from testing.factories import (
     CountyFactory,
     HouseholdFactory,
     IncomeRecordFactory,
@@ -285,7 +285,7 @@ def test_a_year_without_a_line_fails_income_with_no_poverty_line():
     ],
 )
 def test_line_for_code_picks_the_longest_matching_region(lines, code, expected):
-    assert services.line_for_code(lines, code) == expected
+    assert facts.line_for_code(lines, code) == expected
 
 
 # --- which households are assessed --------------------------------------------------------------------
@@ -307,18 +307,18 @@ def test_removed_and_later_identified_households_are_not_assessed_by_the_batch_p
         identified_same_year.pk,
         exited.pk,
     }
-    pages = list(services.keyset_pages(year=YEAR, size=2))
+    pages = list(selectors.keyset_pages(year=YEAR, size=2))
     assert [hid for page in pages for hid in page] == sorted([assessed.pk, identified_same_year.pk, exited.pk])
     assert [len(page) for page in pages] == [2, 1]
-    assert services.assessable_count(year=YEAR) == 3
-    assert services.assessable_count(year=YEAR + 1) == 4
+    assert selectors.assessable_count(year=YEAR) == 3
+    assert selectors.assessable_count(year=YEAR + 1) == 4
 
 
 def test_keyset_pages_filter_by_county():
     luanchuan = household()
     song = household(village=VillageFactory(township__county=CountyFactory(code="410325")))
-    assert list(services.keyset_pages(year=YEAR, county_code="410325")) == [[song.pk]]
-    assert list(services.keyset_pages(year=YEAR, county_code="410324")) == [[luanchuan.pk]]
+    assert list(selectors.keyset_pages(year=YEAR, county_code="410325")) == [[song.pk]]
+    assert list(selectors.keyset_pages(year=YEAR, county_code="410324")) == [[luanchuan.pk]]
 
 
 def test_the_summary_counts_eligible_households_and_failures_per_criterion(varied_households):
@@ -346,7 +346,7 @@ def test_the_summary_counts_eligible_households_and_failures_per_criterion(varie
     again = services.assess_households(household_ids=[h.pk for h in varied_households], year=YEAR)
     assert (again.changed, again.eligible, again.failing) == (0, summary.eligible, summary.failing)
 
-    total = services.RecomputeSummary()
+    total = store.RecomputeSummary()
     total.add(summary)
     total.add(again)
     assert (total.assessed, total.changed, total.eligible, total.failing["income"]) == (24, 12, 12, 4)
@@ -354,10 +354,10 @@ def test_the_summary_counts_eligible_households_and_failures_per_criterion(varie
 
 def test_postgresql_uses_the_sql_batch_path_and_larger_pages(varied_households):
     on_postgresql = connection.vendor == "postgresql"
-    with mock.patch.object(batch_sql, "assess_households", wraps=batch_sql.assess_households) as sql_path:
+    with mock.patch.object(batch, "assess_households", wraps=batch.assess_households) as sql_path:
         services.assess_households(household_ids=[h.pk for h in varied_households], year=YEAR)
     assert sql_path.called is on_postgresql
-    assert services.page_size() == (batch_sql.PAGE_SIZE if on_postgresql else services.BATCH_SIZE)
+    assert selectors.page_size() == (selectors.SQL_PAGE_SIZE if on_postgresql else selectors.PYTHON_PAGE_SIZE)
 
 
 def test_recompute_eligibility_sync_assesses_every_household_once_and_prints_a_summary(varied_households):
@@ -377,13 +377,13 @@ def test_recompute_eligibility_sync_assesses_every_household_once_and_prints_a_s
 def test_a_sql_worker_skips_households_another_worker_stored_after_it_evaluated_them():
     homes = [household() for _ in range(3)]
     ids = [home.pk for home in homes]
-    parameters = batch_sql._parameters(household_ids=ids, year=YEAR)
+    parameters = batch._parameters(household_ids=ids, year=YEAR)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(batch_sql.COMPUTE_SQL, parameters)  # none stored yet: all three are to be written
+        cursor.execute(batch.COMPUTE_SQL, parameters)  # none stored yet: all three are to be written
         for home in homes:  # meanwhile another worker stores them (here: the single path)
             services.household_assess(household=home, year=YEAR)
-        cursor.execute(batch_sql.RETIRE_SQL, parameters)
-        cursor.execute(batch_sql.INSERT_SQL, parameters)
+        cursor.execute(batch.RETIRE_SQL, parameters)
+        cursor.execute(batch.INSERT_SQL, parameters)
         assert cursor.rowcount == 0  # ON CONFLICT DO NOTHING on assessment_one_current_per_year
         cursor.execute("DROP TABLE assessment_page")
     assert Assessment.objects.filter(year=YEAR, is_current=True).count() == Assessment.objects.count() == 3
@@ -499,4 +499,4 @@ def test_the_recompute_task_assesses_every_year_with_an_income_record(django_cap
         home = household(net="9500.00", year=2016)
         IncomeRecordFactory(household=home, year=2017)
     years = set(Assessment.objects.filter(household=home, is_current=True).values_list("year", flat=True))
-    assert {2016, 2017, services.current_assessment_year()} <= years
+    assert {2016, 2017, selectors.current_assessment_year()} <= years

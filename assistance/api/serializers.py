@@ -27,7 +27,7 @@ from assistance.selectors import GAP_LABELS
 from households.models import Household, Member
 from households.personal_data import shown_phone
 from povertycase.api.fields import ScopedPrimaryKeyRelatedField
-from villages.api.serializers import FullCleanWriteMixin, request_user
+from povertycase.api.serializers import FullCleanWriteMixin, request_user
 from villages.models import County, Township, Village
 
 PLACE_FIELDS = ("county", "township", "village")

@@ -28,7 +28,6 @@ from assistance.filtersets import (
     UnitFilterSet,
     VisitFilterSet,
 )
-from assistance.jurisdiction import ensure_in_scope, scope_to
 from assistance.models import (
     Cadre,
     HouseholdAssignment,
@@ -42,8 +41,15 @@ from assistance.models import (
 from assistance.selectors import GAP_LABELS, compliance_gaps
 from households.models import PersonalDataAccess
 from households.personal_data import record_reveal
-from povertycase.api.base import ScopedModelPermissions, ScopedViewSetMixin, ViewModelPermissions, created
-from villages.api.views import LIMITED_METHOD_PERMISSIONS, NO_DELETE
+from povertycase.api.base import (
+    LIMITED_METHOD_PERMISSIONS,
+    NO_DELETE,
+    ScopedModelPermissions,
+    ScopedViewSetMixin,
+    ViewModelPermissions,
+    created,
+)
+from povertycase.jurisdiction import scope_to
 from villages.models import Village
 
 CREATE_ONLY = ["get", "post", "head", "options"]
@@ -114,14 +120,6 @@ class CadreViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer):
-        cadre = serializer.save()
-        ensure_in_scope(self.request.user, cadre)  # inside the create's transaction: rolls back
-
-    def perform_update(self, serializer):
-        cadre = serializer.save()
-        ensure_in_scope(self.request.user, cadre)
-
 
 class RoleAssignmentViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     """角色分配。县扶贫办可在本县范围内为干部分配角色（POST）或结束角色（POST …/{id}/end/）；
@@ -147,10 +145,6 @@ class RoleAssignmentViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     )
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
-
-    def perform_create(self, serializer):
-        assignment = serializer.save()
-        ensure_in_scope(self.request.user, assignment)
 
     @extend_schema(request=serializers.RoleEndSerializer, responses=serializers.RoleAssignmentSerializer)
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, ChangeOnPost])
@@ -189,10 +183,6 @@ class HouseholdAssignmentViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer):
-        assignment = serializer.save()
-        ensure_in_scope(self.request.user, assignment)
-
 
 # --- measures, visits, micro-loans and "九个一" compliance (DOMAIN.md §7) ----------------------------------------
 
@@ -210,14 +200,6 @@ class HouseholdMeasureViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     http_method_names = NO_DELETE
     permission_classes = LIMITED_METHOD_PERMISSIONS
 
-    def perform_create(self, serializer):
-        measure = serializer.save()
-        ensure_in_scope(self.request.user, measure)  # inside the create's transaction: rolls back
-
-    def perform_update(self, serializer):
-        measure = serializer.save()
-        ensure_in_scope(self.request.user, measure)
-
 
 class VisitViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     """走访记录（帮扶工作日志）。走访人为当前登录的干部；可用 multipart/form-data 上传照片（photo）。
@@ -230,10 +212,6 @@ class VisitViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = CREATE_ONLY
     permission_classes = LIMITED_METHOD_PERMISSIONS
-
-    def perform_create(self, serializer):
-        visit = serializer.save()
-        ensure_in_scope(self.request.user, visit)
 
 
 class AddLoanEventPermission(permissions.BasePermission):
@@ -257,10 +235,6 @@ class MicroLoanViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = MicroLoanFilterSet
     http_method_names = CREATE_ONLY
     permission_classes = LIMITED_METHOD_PERMISSIONS
-
-    def perform_create(self, serializer):
-        loan = serializer.save()
-        ensure_in_scope(self.request.user, loan)
 
     @extend_schema(request=serializers.LoanEventCreateSerializer, responses={201: serializers.MicroLoanSerializer})
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, AddLoanEventPermission])

@@ -1,11 +1,12 @@
 """The world of the assistance tests (DOMAIN.md §7), with people whose roles everyone remembers.
 
-栾川县 (410324) has township 城关镇 (T1) with 庄子村 (V1, a poverty village) and 协心村 (V2, not a poverty
-village); 嵩县 (410325) has 龙王村 (V4). Household H1 (王建国, his wife and son) lives in V1, H2 in V2, H4 in V4.
-The people: ``county_staff`` (栾川县扶贫办刘), ``first_secretary`` of V1 (庄子村书记陈), ``work_team`` of V1,
-``helper`` (帮扶人杨, responsible for H1), ``plain_cadre`` (a cadre of V1 without the helper role) and
-``other_county`` (嵩县扶贫办孙, the outsider). Every role is granted by the city's superuser through the
-services, so the groups and permissions are the real ones.
+A part of the shared cast's places (testing/cast.py), built with its helpers but with people of its own (see
+``build_field_world`` for why). 栾川县 (410324) has township 城关镇 (T1) with 庄子村 (V1, a poverty village) and
+协心村 (V2, not a poverty village); 嵩县 (410325) has 龙王村 (V4). Household H1 (王建国, his wife and son) lives
+in V1, H2 in V2, H4 in V4. The people: ``county_staff`` (栾川县扶贫办刘), ``first_secretary`` of V1 (庄子村书记陈),
+``work_team`` of V1, ``helper`` (帮扶人杨, responsible for H1), ``plain_cadre`` (a cadre of V1 without the helper
+role) and ``other_county`` (嵩县扶贫办孙, the outsider). Every role is granted by the city's superuser through
+the services, so the groups and permissions are the real ones.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assistance import services
 from assistance.models import Cadre, MicroLoan
 from households.models import Household, Member
-from tests.factories import (
+from testing.cast import build_wang_household, cast_member
+from testing.factories import (
     CountyFactory,
     HouseholdFactory,
     MemberFactory,
     TownshipFactory,
     VillageFactory,
+    city_admin_user,
     id_number_for,
 )
 from villages.models import County, Township, Village
@@ -66,14 +68,10 @@ class FieldWorld:
 
 
 def make_user(root, username: str, role: str | None = None, *, name: str | None = None, **place):
-    """A login with a cadre profile and (optionally) one role, held for a year, granted by the superuser
-    through the service."""
-    user = get_user_model().objects.create_user(username, password="Pw-测试-2024")
-    cadre = Cadre.objects.create(user=user, name=name or username)
-    if role:
-        place.setdefault("starts_on", today() - dt.timedelta(days=365))
-        services.role_assign(actor=root, cadre=cadre, role=role, **place)
-    return user
+    """A login with a cadre profile and (optionally) one role, held for a year, granted by ``root`` through the
+    service."""
+    roles = [(role, {"starts_on": today() - dt.timedelta(days=365), **place})] if role else []
+    return cast_member(username, name or username, *roles, actor=root)
 
 
 def member_born(household: Household, born: dt.date, *, name: str = "王小明", relation: str = "child") -> Member:
@@ -84,7 +82,10 @@ def member_born(household: Household, born: dt.date, *, name: str = "王小明",
 
 
 def build_field_world() -> FieldWorld:
-    root = get_user_model().objects.create_superuser("root", password="x")
+    """Not the shared cast, though built with its helpers: the compliance tests count the gaps of every poverty
+    village of 栾川县 (the cast's 汤营村 would add its own) and end the role of V1's one work-team member (the cast
+    has two), and roles here are held for a year only."""
+    root = city_admin_user()
     counties = {
         "luanchuan": CountyFactory(code="410324", name="栾川县"),
         "songxian": CountyFactory(code="410325", name="嵩县"),
@@ -97,13 +98,10 @@ def build_field_world() -> FieldWorld:
         "V4": VillageFactory(township=t3, code="410325100201", name="龙王村"),
     }
     households = {
-        "H1": HouseholdFactory(village=villages["V1"], household_number="4103241002010001"),
+        "H1": build_wang_household(villages["V1"]),
         "H2": HouseholdFactory(village=villages["V2"], household_number="4103241002020001"),
         "H4": HouseholdFactory(village=villages["V4"], household_number="4103251002010001"),
     }
-    member_born(households["H1"], dt.date(1970, 5, 1), name="王建国", relation="head")
-    member_born(households["H1"], dt.date(1972, 8, 9), name="李秀英", relation="spouse")
-    member_born(households["H1"], dt.date(1996, 3, 12), name="王小明", relation="child")
     member_born(households["H2"], dt.date(1965, 2, 2), name="赵志强", relation="head")
     member_born(households["H4"], dt.date(1968, 7, 7), name="张桂兰", relation="head")
     luanchuan, v1 = counties["luanchuan"], villages["V1"]

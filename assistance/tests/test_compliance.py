@@ -14,7 +14,7 @@ from assistance.models import HouseholdAssignment, RoleAssignment
 from assistance.selectors import compliance_gaps
 from assistance.tests import FieldWorld, member_born, today
 from households.models import Household
-from tests.factories import HouseholdFactory
+from testing.factories import HouseholdFactory
 from villages.models import Village
 
 pytestmark = pytest.mark.django_db

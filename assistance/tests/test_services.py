@@ -24,7 +24,7 @@ from assistance.choices import BorrowerKind, LoanEventKind, LoanStatus, WarningL
 from assistance.models import HouseholdAssignment, HouseholdMeasure, LoanEvent, MicroLoan, Visit, months_after
 from assistance.tests import FieldWorld, issue_loan, make_user, member_born, today
 from households.models import Household
-from tests.factories import IncomeRecordFactory
+from testing.factories import IncomeRecordFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
-from households import imports, services
+from households import services
 from households.choices import Cause
+from households.imports import services as imports
 from households.models import Household, ImportJob, IncomeRecord, Member
 from households.personal_data import shown_id_number, shown_phone
 from povertycase.api.fields import ScopedPrimaryKeyRelatedField
@@ -181,37 +182,6 @@ class IncomeRecordSerializer(serializers.ModelSerializer):
         if household != instance.household or year != instance.year:
             raise serializers.ValidationError({"year": ["不能修改收入记录所属的户或年度。"]})
         return services.income_record_save(user=_user(self), household=household, year=year, **validated_data)
-
-
-class CriterionSerializer(serializers.Serializer):
-    criterion = serializers.CharField()
-    passed = serializers.BooleanField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class WarningSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class EligibilitySerializer(serializers.Serializer):
-    """The latest assessment of a household for a year (DOMAIN.md §4)."""
-
-    household = serializers.IntegerField(source="household_id")
-    year = serializers.IntegerField()
-    eligible = serializers.BooleanField()
-    criteria = CriterionSerializer(many=True)
-    warnings = WarningSerializer(many=True)
-    household_size = serializers.IntegerField()
-    per_capita_net_income = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    poverty_line = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
-    rules_version = serializers.CharField()
-    computed_at = serializers.DateTimeField()
-
-
-class AssessRequestSerializer(serializers.Serializer):
-    year = serializers.IntegerField(min_value=2013, max_value=2100)
 
 
 class HistoryChangeSerializer(serializers.Serializer):

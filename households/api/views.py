@@ -1,11 +1,10 @@
-"""API of the household file: households (nested members and incomes), members, income records,
-eligibility and change history. Every queryset goes through the user's jurisdiction."""
+"""API of the household file: households (nested members and incomes), members, income records, change history,
+Excel export and imports. Every queryset goes through the user's jurisdiction. ``assessments.api.households``
+extends the households resource with ``eligibility``, ``assess`` and the assessment filters."""
 
 from __future__ import annotations
 
 import django_filters
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -20,16 +19,15 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from assessments import services as assessment_services
-from assessments.models import Assessment
-from assistance.jurisdiction import ensure_in_scope, scope_to
-from households import exports, filtersets, imports, services
+from households import exports, filtersets, services
 from households.api import serializers
 from households.filtersets import IncomeRecordFilterSet, MemberFilterSet
+from households.imports import services as imports
 from households.models import Household, ImportJob, IncomeRecord, Member, PersonalDataAccess
 from households.personal_data import record_reveal
-from households.selectors import household_history
-from povertycase.api.base import ScopedViewSetMixin, ViewModelPermissions
+from households.selectors import household_history, with_head
+from povertycase.api.base import ScopedViewSetMixin
+from povertycase.jurisdiction import scope_to
 from villages.models import County, Township, Village
 
 
@@ -57,7 +55,7 @@ class _PlaceCodeFilter(django_filters.ModelMultipleChoiceFilter):
     ``to_field_name="code"`` to a model field, so the schema is given: a (repeatable) string."""
 
 
-class HouseholdApiFilterSet(filtersets.HouseholdApiFilterSet):
+class HouseholdApiFilterSet(filtersets.HouseholdFilterSet):
     """The shared household filters; only the schema of the three code filters is spelled out."""
 
     county = _PlaceCodeFilter(
@@ -78,8 +76,7 @@ class HouseholdViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = HouseholdApiFilterSet
 
     def get_queryset(self):
-        head_name = Member.objects.filter(household=OuterRef("pk"), relation="head", is_active=True).values("name")[:1]
-        queryset = Household.objects.select_related("village").annotate(head_name=Subquery(head_name))
+        queryset = with_head(Household.objects.select_related("village"))
         if self.action != "list":
             queryset = queryset.prefetch_related("members", "incomes")
         return scope_to(self.request.user, queryset).order_by("household_number")
@@ -99,53 +96,8 @@ class HouseholdViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         _record(request, "household", [response.data["id"]])
         return response
 
-    def perform_create(self, serializer):
-        household = serializer.save()
-        ensure_in_scope(self.request.user, household)  # inside the create's transaction: rolls back
-
-    def perform_update(self, serializer):
-        household = serializer.save()
-        ensure_in_scope(self.request.user, household)
-
     def perform_destroy(self, instance):
-        instance._history_user = self.request.user
-        for member in instance.members.all():
-            member._history_user = self.request.user
-            member.delete()
-        for record in instance.incomes.all():
-            record._history_user = self.request.user
-            record.delete()
-        instance.delete()
-
-    @extend_schema(
-        parameters=[OpenApiParameter("year", int, description="评估年度（默认当前评估年度）")],
-        responses=serializers.EligibilitySerializer,
-    )
-    @action(detail=True, methods=["get"])
-    def eligibility(self, request, pk=None):
-        """该户某年度最新的退出评估：各项指标（是否达标、代码、说明）、预警、人均纯收入和扶贫标准。"""
-        household = self.get_object()
-        params = serializers.AssessRequestSerializer(
-            data={"year": request.query_params.get("year") or assessment_services.current_assessment_year()}
-        )
-        params.is_valid(raise_exception=True)
-        assessment = Assessment.objects.filter(
-            household=household, year=params.validated_data["year"], is_current=True
-        ).first()
-        if assessment is None:
-            raise NotFound("该户此年度尚无评估结果，可用 assess 接口立即计算。")
-        return Response(serializers.EligibilitySerializer(assessment).data)
-
-    @extend_schema(request=serializers.AssessRequestSerializer, responses=serializers.EligibilitySerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, ViewModelPermissions])
-    def assess(self, request, pk=None):
-        """按当前数据立即重新评估该户某年度是否达到退出标准，返回与 eligibility 相同的结构。"""
-        household = self.get_object()
-        params = serializers.AssessRequestSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        with transaction.atomic():
-            assessment = assessment_services.household_assess(household=household, year=params.validated_data["year"])
-        return Response(serializers.EligibilitySerializer(assessment).data)
+        services.household_delete(user=self.request.user, household=instance)
 
     @extend_schema(responses=serializers.HistoryEntrySerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -230,8 +182,7 @@ class IncomeRecordViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = IncomeRecordFilterSet
 
     def perform_destroy(self, instance):
-        instance._history_user = self.request.user
-        instance.delete()
+        services.income_record_delete(user=self.request.user, record=instance)
 
 
 # --- Excel export of households, and Excel imports (issue 7) ----------------------------------------------

@@ -1,11 +1,12 @@
 """The world of the Excel import and export tests (issue 7), with people whose roles everyone remembers.
 
-栾川县 (410324) has township 城关镇 with 庄子村 (V1, 410324100201) and 协心村 (V2, 410324100202); 嵩县 (410325)
-has 龙王村 (V4, 410325100201). Already on file: household 4103241002010001 in V1 (head 王建国) and household
-4103251002010001 in V4 (head 张桂兰). The people: ``county_clerk`` (栾川县扶贫办, may see personal data and
-add households), ``township_clerk`` (城关镇扶贫专干: adds households, sees ID numbers masked),
-``songxian_clerk`` (嵩县扶贫办, the outsider), ``supervisor`` (市级督查: sees everything, writes nothing) and
-the city's superuser ``root`` who grants the roles through the services.
+The places and people are the shared cast's (testing/cast.py), its household left out. 栾川县 (410324) has
+township 城关镇 with 庄子村 (V1, 410324100201) and 协心村 (V2, 410324100202); 嵩县 (410325) has 龙王村 (V4,
+410325100201). Already on file: household 4103241002010001 in V1 (head 王建国) and household 4103251002010001 in
+V4 (head 张桂兰). The people: ``county_clerk`` (栾川县扶贫办, may see personal data and add households),
+``township_clerk`` (城关镇扶贫专干: adds households, sees ID numbers masked), ``songxian_clerk`` (嵩县扶贫办, the
+outsider), ``supervisor`` (市级督查: sees everything, writes nothing) and the city's superuser ``root`` who grants
+the roles through the services.
 
 ``good_sheets()`` is a clean workbook of two new households of 栾川县 (three and two members, three income
 records); a test spoils one cell of it and checks the report and that nothing was written.
@@ -19,20 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from openpyxl import Workbook
 from rest_framework.test import APIClient
 
-from assistance import services
-from assistance.models import Cadre
 from households.excel_columns import HOUSEHOLD_SHEET, INCOME_SHEET, MEMBER_SHEET, SHEETS
 from households.idcard import build_id_number
-from households.imports import ImportResult, RowError
+from households.imports.read import RowError
+from households.imports.runner import ImportResult
 from households.models import Household, IncomeRecord, Member
-from tests.factories import CountyFactory, HouseholdFactory, MemberFactory, TownshipFactory, VillageFactory
+from testing.cast import build_people, build_places
+from testing.factories import HouseholdFactory, MemberFactory, city_admin_user
 from villages.models import County, Village
-
-ROLE_START = dt.date(2016, 1, 1)
 
 
 @dataclass
@@ -49,40 +47,25 @@ class ImportWorld:
         return client
 
 
-def make_user(root, username: str, role: str | None = None, **place):
-    user = get_user_model().objects.create_user(username, password="Pw-测试-2024")
-    cadre = Cadre.objects.create(user=user, name=username)
-    if role:
-        services.role_assign(actor=root, cadre=cadre, role=role, starts_on=ROLE_START, **place)
-    return get_user_model().objects.get(pk=user.pk)  # fresh: no cached permissions or jurisdiction
-
-
 def build_import_world() -> ImportWorld:
-    root = get_user_model().objects.create_superuser("root", password="x")
-    counties = {
-        "luanchuan": CountyFactory(code="410324", name="栾川县"),
-        "songxian": CountyFactory(code="410325", name="嵩县"),
-    }
-    chengguan = TownshipFactory(county=counties["luanchuan"], code="410324100", name="城关镇")
-    songxian_town = TownshipFactory(county=counties["songxian"], code="410325100", name="城关镇")
-    villages = {
-        "V1": VillageFactory(township=chengguan, code="410324100201", name="庄子村"),
-        "V2": VillageFactory(township=chengguan, code="410324100202", name="协心村"),
-        "V4": VillageFactory(township=songxian_town, code="410325100201", name="龙王村"),
-    }
+    """The shared cast's places and people (testing/cast.py) without its household: these tests count the members
+    of H1 (王建国 alone here) and every household of 栾川县."""
+    places = build_places()
+    people = build_people(places)
     households = {
-        "H1": HouseholdFactory(village=villages["V1"], household_number="4103241002010001"),
-        "H4": HouseholdFactory(village=villages["V4"], household_number="4103251002010001"),
+        "H1": HouseholdFactory(village=places.village, household_number="4103241002010001"),
+        "H4": HouseholdFactory(village=places.songxian_village, household_number="4103251002010001"),
     }
     MemberFactory(household=households["H1"], name="王建国", id_number=person(1960, 1, 1, 11))
     MemberFactory(household=households["H4"], name="张桂兰", id_number=person(1962, 2, 2, 22, area="410325"))
     users = {
-        "county_clerk": make_user(root, "lc_clerk", "county_staff", county=counties["luanchuan"]),
-        "township_clerk": make_user(root, "cg_clerk", "township_staff", township=chengguan),
-        "songxian_clerk": make_user(root, "sx_clerk", "county_staff", county=counties["songxian"]),
-        "supervisor": make_user(root, "city_supervisor", "supervisor"),
+        "county_clerk": people["luanchuan_clerk"],
+        "township_clerk": people["township_clerk"],
+        "songxian_clerk": people["songxian_clerk"],
+        "supervisor": people["supervisor"],
     }
-    return ImportWorld(root, counties, villages, households, users)
+    villages = {key: places.villages[key] for key in ("V1", "V2", "V4")}
+    return ImportWorld(city_admin_user(), places.counties, villages, households, users)
 
 
 def person(year: int, month: int, day: int, sequence: int, *, area: str = "410324") -> str:

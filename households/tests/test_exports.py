@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from assistance.jurisdiction import scope_to
 from households import choices
 from households.excel_columns import HOUSEHOLD_SHEET, INCOME_SHEET, MEMBER_SHEET
 from households.exports import CSV_HEADER, TemporaryExportFile, export_csv_rows, export_xlsx, template_workbook
 from households.idcard import mask_id_number, mask_phone
-from households.imports import import_workbook
+from households.imports.runner import import_workbook
 from households.models import Household, IncomeRecord, Member, PersonalDataAccess
 from households.tests import HA, ZHANG, good_sheets, person, write_workbook
-from tests.factories import HouseholdFactory, IncomeRecordFactory, MemberFactory
+from povertycase.jurisdiction import scope_to
+from testing.factories import HouseholdFactory, IncomeRecordFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 

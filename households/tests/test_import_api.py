@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from assessments.models import Assessment
-from assessments.services import current_assessment_year
+from assessments.selectors import current_assessment_year
 from households.excel_columns import HOUSEHOLD_SHEET, INCOME_SHEET, MEMBER_SHEET
 from households.models import Household, ImportJob, IncomeRecord, Member
 from households.tests import HA, HB, ROW_OF_HA, good_sheets, registry_counts, write_workbook
@@ -173,7 +173,7 @@ def test_imported_households_are_assessed(world, tmp_path, django_capture_on_com
 
 
 def test_the_xlsx_export_is_limited_to_the_jurisdiction_and_the_filters(world, tmp_path):
-    from households.imports import import_workbook
+    from households.imports.runner import import_workbook
 
     import_workbook(write_workbook(tmp_path / "f.xlsx", good_sheets()), user=world.users["county_clerk"], commit=True)
     client = world.client("county_clerk")
@@ -192,7 +192,7 @@ def test_the_xlsx_export_is_limited_to_the_jurisdiction_and_the_filters(world, t
 
 
 def test_the_csv_export_streams_one_row_per_member(world, tmp_path):
-    from households.imports import import_workbook
+    from households.imports.runner import import_workbook
 
     import_workbook(write_workbook(tmp_path / "f.xlsx", good_sheets()), user=world.users["county_clerk"], commit=True)
 

@@ -11,8 +11,10 @@ from openpyxl import Workbook, load_workbook
 
 from households.excel_columns import HOUSEHOLD_SHEET, INCOME_SHEET, MEMBER_SHEET
 from households.idcard import check_character
-from households.imports import annotate_workbook, import_workbook, run_job
+from households.imports.annotate import annotate_workbook
+from households.imports.runner import import_workbook, run_job
 from households.models import Household, ImportJob, IncomeRecord, Member
+from households.signals import households_bulk_written
 from households.tests import (
     HA,
     HB,
@@ -457,3 +459,56 @@ def test_the_task_is_safe_to_run_twice(world, tmp_path, django_capture_on_commit
     assert run_import(valid.pk) == "committed"
     assert registry_counts()["Member"] == before["Member"] + 5
     assert run_import(999999) == "gone"
+
+
+def test_an_id_number_twice_in_one_household_is_refused_even_for_a_member_who_left(world, tmp_path):
+    sheets = good_sheets()
+    sheets[MEMBER_SHEET].append({**sheets[MEMBER_SHEET][1], "is_active": "否", "left_reason": "迁出",
+                                 "left_on": "2020-01-01"})  # fmt: skip
+
+    result = refused(world, tmp_path, sheets)
+
+    error = error_at(result, MEMBER_SHEET, ROW_OF_ZHAO + 2, "身份证号")
+    assert f"户{HA}中已有此身份证号（第{ROW_OF_LI}行）" in error.message
+
+
+# --- The households_bulk_written signal -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def bulk_written():
+    """The households_bulk_written signals sent during a test, as their keyword arguments."""
+    sent: list[dict] = []
+
+    def receive(sender, **kwargs) -> None:
+        sent.append({"sender": sender, "household_ids": kwargs["household_ids"], "years": kwargs["years"]})
+
+    households_bulk_written.connect(receive, dispatch_uid="test_imports.bulk_written")
+    yield sent
+    households_bulk_written.disconnect(dispatch_uid="test_imports.bulk_written")
+
+
+def test_a_committed_import_sends_households_bulk_written_after_the_commit(
+    world, tmp_path, bulk_written, django_capture_on_commit_callbacks
+):
+    path = write_workbook(tmp_path / "file.xlsx", good_sheets())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_workbook(path, user=world.users["county_clerk"], commit=False)
+        assert bulk_written == []
+        result = import_workbook(path, user=world.users["county_clerk"], commit=True)
+        assert bulk_written == []  # not before the commit
+
+    ids = sorted(Household.objects.filter(household_number__in=[HA, HB]).values_list("pk", flat=True))
+    assert result.household_ids == ids
+    assert bulk_written == [{"sender": Household, "household_ids": ids, "years": [2019, 2020]}]
+
+
+def test_a_refused_import_sends_nothing(world, tmp_path, bulk_written, django_capture_on_commit_callbacks):
+    sheets = good_sheets()
+    sheets[MEMBER_SHEET][0]["relation"] = "子女"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refused(world, tmp_path, sheets)
+
+    assert bulk_written == []

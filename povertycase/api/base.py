@@ -1,7 +1,8 @@
 """What every API viewset shares: jurisdiction scoping, permissions, errors in one shape, pagination.
 
 Viewsets translate; services decide (GUIDE.md). A viewset's queryset always goes through
-``assistance.jurisdiction.scope_to``, so an object outside the user's jurisdiction answers 404, never 403.
+``povertycase.jurisdiction.scope_to``, so an object outside the user's jurisdiction answers 404, never 403, and
+every create or update is checked once more, inside its transaction, to still lie in the user's jurisdiction.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
 from rest_framework import exceptions, permissions, status
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from assistance.jurisdiction import scope_to
+from povertycase.jurisdiction import ensure_in_scope, scope_to
 
 
 class ScopedModelPermissions(permissions.DjangoModelPermissions):
@@ -40,6 +42,22 @@ class ViewModelPermissions(permissions.DjangoModelPermissions):
     perms_map = {
         method: ["%(app_label)s.view_%(model_name)s"] for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
     } | {"OPTIONS": []}
+
+
+class OfferedMethodsOnly(permissions.BasePermission):
+    """A method the resource does not offer (``http_method_names``) answers 405 to every signed-in user,
+    instead of the 403 that the model permissions would give those who lack e.g. ``delete_<model>``."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method.lower() not in view.http_method_names:
+            raise MethodNotAllowed(request.method)
+        return True
+
+
+# The permissions of a resource that offers only some methods (shared by the apps' viewsets).
+LIMITED_METHOD_PERMISSIONS = [permissions.IsAuthenticated, OfferedMethodsOnly, ScopedModelPermissions]
+# A resource whose rows are corrected, never deleted through the API.
+NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
 
 
 class StandardPagination(PageNumberPagination):
@@ -95,12 +113,19 @@ def exception_handler(exc, context):
 
 
 class ScopedViewSetMixin:
-    """``get_queryset`` through ``scope_to``; writes inside one transaction."""
+    """``get_queryset`` through ``scope_to``; writes inside one transaction; what a create or update wrote must
+    still lie in the user's jurisdiction, else the whole write rolls back (404)."""
 
     permission_classes = [permissions.IsAuthenticated, ScopedModelPermissions]
 
     def get_queryset(self):
         return scope_to(self.request.user, super().get_queryset())
+
+    def perform_create(self, serializer):
+        ensure_in_scope(self.request.user, serializer.save())
+
+    def perform_update(self, serializer):
+        ensure_in_scope(self.request.user, serializer.save())
 
     def create(self, request, *args, **kwargs):
         with transaction.atomic():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from assistance.jurisdiction import scope_to
+from povertycase.jurisdiction import scope_to
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

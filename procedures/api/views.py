@@ -14,14 +14,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from assessments.models import Assessment
-from assistance.jurisdiction import scope_to
-from povertycase.api.base import ScopedViewSetMixin, ViewModelPermissions
+from povertycase.api.base import OfferedMethodsOnly, ScopedViewSetMixin, ViewModelPermissions
+from povertycase.jurisdiction import scope_to
 from procedures import labels, services
 from procedures.api import serializers
 from procedures.choices import Kind
 from procedures.filtersets import ApplicationFilterSet
 from procedures.models import Application, Objection, Signature, Step
-from villages.api.views import OfferedMethodsOnly
 
 # Reads need view_application; so do the writes: which step a user may take is the workflow's to decide
 # (procedures.workflow), checked by the services with the user's role where the household is.

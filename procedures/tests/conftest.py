@@ -1,8 +1,8 @@
 """The world the procedure tests play in (DOMAIN.md §5): two counties, named users whose roles everyone
 remembers, households ready to be identified or to exit, and a clock the services read "today" from.
 
-栾川县 (410324): 城关镇 with 庄子村 (V1, where everything happens) and 协心村 (V2), 潭头镇 with 汤营村.
-嵩县 (410325): 城关镇 with 龙王村.
+The places and most people are the shared cast's (testing/cast.py): 栾川县 (410324): 城关镇 with 庄子村 (V1,
+where everything happens) and 协心村 (V2), 潭头镇 with 汤营村. 嵩县 (410325): 城关镇 with 龙王村.
 
 Every user is a cadre whose role was granted by the city's administrator through ``role_assign``.
 """
@@ -14,28 +14,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from assessments.models import Assessment
 from assessments.services import household_assess
-from assistance.models import Cadre
-from assistance.services import role_assign
 from households.choices import HouseholdStatus
 from households.models import Household
 from procedures import services
 from procedures.choices import Action, Kind, Signatory, State
 from procedures.models import Application, Objection, Signature
 from procedures.workflow import transition_for
-from tests.factories import (
-    CountyFactory,
-    HouseholdFactory,
-    IncomeRecordFactory,
-    MemberFactory,
-    TownshipFactory,
-    VillageFactory,
-    id_number_for,
-)
+from testing.cast import cast_member
+from testing.factories import HouseholdFactory, IncomeRecordFactory, MemberFactory, id_number_for
 
 YEAR = 2020  # the latest year with a national poverty line (4,000 yuan): the year the daily job assesses
 
@@ -117,7 +107,7 @@ class World:
     townships: dict
     villages: dict
     users: dict = field(default_factory=dict)
-    _numbers: int = 0
+    _numbers: int = 100  # the world's households are numbered from 0101: the cast's household is 0001
 
     def user(self, key: str):
         return self.users[key]
@@ -206,55 +196,30 @@ class World:
         return self.advance(application, state)
 
 
-def make_user(root, username: str, *roles: tuple[str, dict], name: str | None = None):
-    """A login with a cadre profile and the given roles, granted by the city's administrator."""
-    user = get_user_model().objects.create_user(username=username, password="x")
-    cadre = Cadre.objects.create(user=user, name=name or username, position="干部")
-    for role, place in roles:
-        role_assign(actor=root, cadre=cadre, role=role, **place)
-    return get_user_model().objects.get(pk=user.pk)  # a fresh object: no cached jurisdiction
-
-
 @pytest.fixture
-def world(db, clock) -> World:
-    root = get_user_model().objects.create_superuser(username="luoyang_admin", password="x")
-    counties = {
-        "luanchuan": CountyFactory(code="410324", name="栾川县"),
-        "songxian": CountyFactory(code="410325", name="嵩县"),
-    }
-    townships = {
-        "T1": TownshipFactory(county=counties["luanchuan"], code="410324100", name="城关镇"),
-        "T2": TownshipFactory(county=counties["luanchuan"], code="410324101", name="潭头镇"),
-        "T3": TownshipFactory(county=counties["songxian"], code="410325100", name="城关镇"),
-    }
-    villages = {
-        "V1": VillageFactory(township=townships["T1"], code="410324100201", name="庄子村"),
-        "V2": VillageFactory(township=townships["T1"], code="410324100202", name="协心村"),
-        "V3": VillageFactory(township=townships["T2"], code="410324101201", name="汤营村"),
-        "V4": VillageFactory(township=townships["T3"], code="410325100201", name="龙王村"),
-    }
-    world = World(root, counties, townships, villages)
-    v1, t1, luanchuan = {"village": villages["V1"]}, {"township": townships["T1"]}, {"county": counties["luanchuan"]}
+def world(cast, clock) -> World:
+    """The cast (testing/cast.py) with the procedure's extra people: a third work-team member, a second county
+    clerk, a township clerk seconded to the county, and the first secretary of the next village."""
+    world = World(cast.city_admin, cast.counties, cast.townships, cast.villages)
+    v1, t1, luanchuan = {"village": cast.village}, {"township": cast.chengguan}, {"county": cast.luanchuan}
     world.users = {
-        "secretary": make_user(root, "v1_secretary", ("first_secretary", v1), name="庄子村第一书记陈志强"),
-        "team_a": make_user(root, "v1_team_a", ("work_team", v1), name="庄子村工作队员李红霞"),
-        "team_b": make_user(root, "v1_team_b", ("work_team", v1), name="庄子村工作队员张宇轩"),
-        "team_c": make_user(root, "v1_team_c", ("work_team", v1), name="庄子村工作队员刘梓涵"),
-        "township": make_user(root, "t1_clerk", ("township_staff", t1), name="城关镇扶贫专干赵玉梅"),
-        "county": make_user(root, "lc_clerk", ("county_staff", luanchuan), name="栾川县扶贫办王科员"),
-        "county2": make_user(root, "lc_clerk2", ("county_staff", luanchuan), name="栾川县扶贫办孙科员"),
+        "secretary": cast.secretary,
+        "team_a": cast.work_team,
+        "team_b": cast.work_team_2,
+        "team_c": cast_member("v1_team_c", "庄子村工作队员刘梓涵", ("work_team", v1)),
+        "township": cast.township_clerk,
+        "county": cast.luanchuan_clerk,
+        "county2": cast_member("lc_clerk2", "栾川县扶贫办孙科员", ("county_staff", luanchuan)),
         # A township clerk who is also seconded to the county office: maker-checker must still hold.
-        "township_and_county": make_user(
-            root, "t1_lc_clerk", ("township_staff", t1), ("county_staff", luanchuan), name="城关镇兼县扶贫办何干部"
+        "township_and_county": cast_member(
+            "t1_lc_clerk", "城关镇兼县扶贫办何干部", ("township_staff", t1), ("county_staff", luanchuan)
         ),
-        "supervisor": make_user(root, "city_supervisor", ("supervisor", {}), name="市督查员周海峰"),
-        "other_secretary": make_user(
-            root, "v2_secretary", ("first_secretary", {"village": villages["V2"]}), name="协心村第一书记高建国"
+        "supervisor": cast.supervisor,
+        "other_secretary": cast_member(
+            "v2_secretary", "协心村第一书记高建国", ("first_secretary", {"village": cast.neighbour_village})
         ),
-        "songxian": make_user(
-            root, "sx_clerk", ("county_staff", {"county": counties["songxian"]}), name="嵩县扶贫办郭科员"
-        ),
-        "nobody": make_user(root, "nobody", name="无角色用户"),
+        "songxian": cast.songxian_clerk,
+        "nobody": cast.nobody,
     }
     return world
 

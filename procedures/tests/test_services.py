@@ -29,7 +29,7 @@ from procedures.tests.conftest import (
     YEAR,
     snapshot,
 )
-from tests.factories import IncomeRecordFactory
+from testing.factories import IncomeRecordFactory
 
 pytestmark = pytest.mark.django_db
 

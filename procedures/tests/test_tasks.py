@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from assessments.services import current_assessment_year, household_assess
+from assessments.selectors import current_assessment_year
+from assessments.services import household_assess
 from households import services as household_services
 from households.choices import HouseholdStatus
 from procedures import services

@@ -7,7 +7,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from assessments import batch_sql, rules, services
+from assessments import rules, selectors, services
+from assessments.store import RecomputeSummary
 from assessments.tasks import recompute_household_page
 from villages.models import County
 
@@ -26,25 +27,25 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             help=(
-                f"每页户数（默认：PostgreSQL 上用 SQL 批量路径，每页 {batch_sql.PAGE_SIZE} 户；"
-                f"其他数据库 {services.BATCH_SIZE} 户）"
+                f"每页户数（默认：PostgreSQL 上用 SQL 批量路径，每页 {selectors.SQL_PAGE_SIZE} 户；"
+                f"其他数据库 {selectors.PYTHON_PAGE_SIZE} 户）"
             ),
         )
 
     def handle(
         self, *args, year: int | None, county: str | None, sync: bool, batch_size: int | None, **options
     ) -> None:
-        year = year or services.current_assessment_year()
-        batch_size = services.page_size() if batch_size is None else batch_size
+        year = year or selectors.current_assessment_year()
+        batch_size = selectors.page_size() if batch_size is None else batch_size
         if county and not County.objects.filter(code=county).exists():
             raise CommandError(f"没有代码为 {county} 的县。")
         if batch_size < 1:
             raise CommandError("--batch-size 须为正整数。")
-        total = services.assessable_count(year=year, county_code=county)
+        total = selectors.assessable_count(year=year, county_code=county)
         scope = f"{county} " if county else ""
         self.stdout.write(f"{year}年 {scope}待评估 {total} 户")
         started = time.perf_counter()
-        pages = services.keyset_pages(year=year, county_code=county, size=batch_size)
+        pages = selectors.keyset_pages(year=year, county_code=county, size=batch_size)
         if not sync:
             dispatched = 0
             for page in pages:
@@ -52,7 +53,7 @@ class Command(BaseCommand):
                 dispatched += 1
             self.stdout.write(self.style.SUCCESS(f"已分派 {dispatched} 个计算任务（每页 {batch_size} 户）。"))
             return
-        summary = services.RecomputeSummary()
+        summary = RecomputeSummary()
         with tqdm(total=total, unit="户", disable=options["verbosity"] < 1, file=self.stderr) as bar:
             for page in pages:
                 summary.add(services.assess_households(household_ids=page, year=year))
