@@ -19,7 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from assessments import selectors, services, store
 from assessments.models import Assessment, PovertyLine
 from assessments.rules import CRITERIA, CRITERION_LABELS, WARNING_LABELS
-from povertycase.admin_scoping import ScopedAdminMixin
+from povertycase.admin_scoping import ReadOnlyAdminMixin, ScopedAdminMixin
 from villages.admin import geography_filters
 
 
@@ -197,7 +197,7 @@ class PovertyLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class AssessmentAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: assessments are written by the eligibility engine only (on change, nightly, on demand)."""
 
     list_display = (
@@ -233,15 +233,6 @@ class AssessmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "computed_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="贫困户", ordering="household__household_number")
     def household_display(self, obj: Assessment) -> str:

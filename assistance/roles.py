@@ -32,6 +32,7 @@ VIEW_REGISTRY = [
     "procedures.view_objection",
     "procedures.view_signature",
     "procedures.view_alert",
+    "procedures.view_decision",
 ]
 FIELD_WORK = [
     "assistance.add_visit",

@@ -13,7 +13,11 @@ afterwards to compute the assessments.
 
 The distributions (``demo.tables``) are chosen so that every exit criterion of DOMAIN.md §4 fails for a
 visible share of the households while most pass, and the primary causes follow the Jiaozuo 2016 shares of
-DOMAIN.md §2.
+DOMAIN.md §2. The file tells the truth: an exited household meets the exit standard from its exit year to the
+latest year (``demo.standard``), except about one in a hundred left to fail the latest year on purpose (return
+candidates, listed in ``GenerationResult.return_candidates``). Each household has its ``registered`` decision and
+each exited one its ``exited`` decision in the county's hash-chained log (``demo.decisions``). The first households
+of the demo village (``demo_village_plan``) are scripted for the demo's applications (``demo.procedures.SCRIPT``).
 """
 
 from __future__ import annotations
@@ -31,9 +35,13 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from assessments.models import LineKind, PovertyLine
+from demo.decisions import append_migrated, migrated_decisions
 from demo.logins import DEMO_LOGINS
 from demo.names import CITY_NAME, COUNTIES, CountySpec, township_code, village_name
 from demo.people import FamilyGenerator
+from demo.procedures import DEMO_VILLAGE_HOUSEHOLDS, PART_STATUSES, RETURN_CANDIDATE, SCRIPT
+from demo.procedures import EXIT as EXIT_PART
+from demo.standard import is_return_candidate, meet_exit_standard
 from demo.tables import (
     CAUSES,
     COMPOSITION_BY_CAUSE,
@@ -60,6 +68,8 @@ HOUSEHOLDS_PER_VILLAGE = 150
 MIN_VILLAGES_PER_COUNTY = 3
 MAX_HOUSEHOLDS_PER_VILLAGE = 9999  # household_number = village code + 4-digit sequence
 REFERENCE_DAY = (9, 1)  # ages are taken on 1 September of the latest demo year (school-year start)
+# The counties with a demo village: where a demo login works in a village (the secretary and the work team).
+DEMO_VILLAGE_COUNTIES = frozenset(login.county_code for login in DEMO_LOGINS if login.place == "village")
 
 
 @dataclass
@@ -76,6 +86,7 @@ class VillagePlan:
     indicators: dict[str, bool]
     collective_income_fen: int
     people: int = 0
+    scripted: bool = False  # the demo village: its first households play the parts of demo.procedures.SCRIPT
 
 
 @dataclass
@@ -88,10 +99,12 @@ class GenerationResult:
     inactive_members: int = 0
     income_records: int = 0
     history_rows: int = 0
+    decisions: int = 0
     seconds: float = 0.0
     years: tuple[int, ...] = ()
     statuses: Counter = field(default_factory=Counter)
     causes: Counter = field(default_factory=Counter)
+    return_candidates: list[str] = field(default_factory=list)  # household numbers failing the latest year on purpose
 
 
 class DemoGenerator:
@@ -126,6 +139,9 @@ class DemoGenerator:
         self.family = FamilyGenerator(rng=self.rng, reference=self.reference, last_year=self.last_year)
         self.result = GenerationResult(years=self.years)
         self.lines_fen = self._poverty_lines()
+        self.exited_before_latest = 0  # counts the exited households that may be return candidates
+        self.when = timezone.now()  # the history date is when the rows were written, not part of the data
+        self.county_of_village: dict[int, int] = {}
 
     def _poverty_lines(self) -> dict[int, int]:
         rows = dict(
@@ -162,11 +178,28 @@ class DemoGenerator:
                     county_villages.append(self._plan_village(county, t_code, t_name, 201 + k, taken))
             weights = [rng.uniform(0.5, 1.5) * (1.6 if v.is_poverty_village else 1.0) for v in county_villages]
             for village, n in zip(county_villages, split_evenly(county_households, weights), strict=True):
-                if n > MAX_HOUSEHOLDS_PER_VILLAGE:
-                    raise ValueError("too many households per village; this should not happen")
                 village.households = n
+            if county.code in DEMO_VILLAGE_COUNTIES:
+                self._script_demo_village(county_villages)
+            if any(v.households > MAX_HOUSEHOLDS_PER_VILLAGE for v in county_villages):
+                raise ValueError("too many households per village; this should not happen")
             villages.extend(county_villages)
         return townships, villages
+
+    def _script_demo_village(self, villages: list[VillagePlan]) -> None:
+        """Mark the county's demo village and give it at least ``DEMO_VILLAGE_HOUSEHOLDS`` households, taken one
+        by one from the county's largest other village (each keeps one, so the demo village stays the same)."""
+        demo = demo_village_plan(villages)
+        if demo is None:
+            return
+        demo.scripted = True
+        others = [v for v in villages if v is not demo]
+        while demo.households < DEMO_VILLAGE_HOUSEHOLDS and others:
+            donor = max(others, key=lambda v: (v.households, v.code))
+            if donor.households <= 1:
+                break
+            donor.households -= 1
+            demo.households += 1
 
     def _plan_village(self, county: CountySpec, t_code: str, t_name: str, number: int, taken: set) -> VillagePlan:
         rng = self.rng
@@ -228,13 +261,27 @@ class DemoGenerator:
         elif roll < 0.15:
             attribute = "dibao"
 
-        status = STATUSES.pick(rng)
+        part = SCRIPT[sequence - 1].role if village.scripted and sequence <= len(SCRIPT) else ""
+        status = PART_STATUSES.get(part, STATUSES.pick(rng))  # drawn for every household: the stream stays the same
         identified_year = min(IDENTIFIED_YEARS.pick(rng), self.last_year)
         exit_year = None
         if status in (HS.EXITED, HS.UNSTABLE, HS.RETURNED):
             first = max(identified_year, 2015)
             last = max(first, self.last_year - 1 if status == HS.RETURNED else self.last_year)
             exit_year = rng.randint(first, last)
+        # From which year the file must meet the exit standard, and the year a return candidate falls back.
+        passing_from = falling_in = None
+        if status == HS.EXITED:
+            if part == RETURN_CANDIDATE and identified_year < self.last_year:
+                exit_year = self.last_year - 1
+                falling_in = self.last_year
+            elif not part and exit_year < self.last_year:
+                self.exited_before_latest += 1
+                if is_return_candidate(self.exited_before_latest):
+                    falling_in = self.last_year
+            passing_from = exit_year
+        elif part == EXIT_PART:
+            passing_from = self.last_year
 
         other_causes: list[str] = []
         roll = rng.random()
@@ -294,15 +341,30 @@ class DemoGenerator:
             "forest_land_mu": Decimal(f"{forest:.1f}"),
             "clarity_card_issued_on": clarity,
         }
+        if passing_from is not None:
+            meet_exit_standard(
+                rng, household, members, since=passing_from, until=self.last_year, reference=self.reference
+            )
+        if falling_in is not None:
+            self.result.return_candidates.append(household["household_number"])
         incomes = []
         for year in self.years:
-            record = self.income(household, members, year, cultivated, forest)
+            profile = self._profile(status, exit_year, year, passing_from=passing_from, falling_in=falling_in)
+            record = self.income(household, members, year, cultivated, forest, profile)
             if record is not None:
                 incomes.append(record)
         village.people += len(active)
         return household, members, incomes
 
-    def _profile(self, status: str, exit_year: int | None, year: int) -> str:
+    def _profile(
+        self, status: str, exit_year: int | None, year: int, *, passing_from: int | None, falling_in: int | None
+    ) -> str:
+        """The income bucket table of a household-year: passing from the year the file must meet the standard
+        (an exited household from its exit year), falling in a return candidate's latest year."""
+        if year == falling_in:
+            return "falling"
+        if passing_from is not None and year >= passing_from:
+            return "passing"
         if status == HS.REMOVED:
             return "removed"
         if status == HS.MARGINAL:
@@ -311,14 +373,12 @@ class DemoGenerator:
             return "returned" if exit_year is None or year > exit_year else "passing"
         if status == HS.UNSTABLE:
             return "unstable" if exit_year is not None and year >= exit_year else "poor"
-        if status == HS.EXITED and exit_year is not None and year >= exit_year:
-            return "passing"
         return "poor"
 
-    def income(self, household: dict, members: list[dict], year: int, cultivated: float, forest: float):
-        """An income record whose per-capita net income lands in the year's bucket, or None (no record)."""
+    def income(self, household: dict, members: list[dict], year: int, cultivated: float, forest: float, profile: str):
+        """An income record whose per-capita net income lands in a bucket of ``profile``, or None (no record)."""
         rng = self.rng
-        bucket = INCOME_PROFILES[self._profile(household["status"], household["exit_year"], year)].pick(rng)
+        bucket = INCOME_PROFILES[profile].pick(rng)
         if bucket == "none":
             return None
         year_end = dt.date(year, 12, 31)
@@ -390,7 +450,7 @@ class DemoGenerator:
     def run(self) -> GenerationResult:
         """Write everything (call inside ``transaction.atomic``)."""
         started = time.perf_counter()
-        when = timezone.now()  # the history date is when the rows were written, not part of the data
+        when = self.when
         result = self.result
         township_plan, village_plan = self.plan_villages()
         geography = OrmWriter(when=when, user_id=self.history_user_id, batch_size=self.batch_size)
@@ -434,6 +494,7 @@ class DemoGenerator:
             batch_size=self.batch_size,
         )
         village_ids = {v.code: v.pk for v in villages}
+        self.county_of_village = {v.pk: v.county_id for v in villages}
         result.counties, result.townships, result.villages = len(counties), len(townships), len(villages)
 
         def work():
@@ -473,6 +534,13 @@ class DemoGenerator:
             result.statuses[fields["status"]] += 1
             result.causes[fields["primary_cause"]] += 1
         household_ids = writer.insert(Household, households)
+        decisions = migrated_decisions(
+            zip(household_ids, households, strict=True),
+            county_of_village=self.county_of_village,
+            decided_by_id=self.history_user_id,
+            decided_at=self.when,
+        )
+        result.decisions += append_migrated(decisions)
         members: list[dict] = []
         incomes: list[dict] = []
         for household_id, (_, _, member_rows, income_rows) in zip(household_ids, rows, strict=True):
@@ -495,3 +563,13 @@ def generate(*, households: int, seed: int, years: Sequence[int] = DEFAULT_YEARS
     if "history_user" not in options:
         options["history_user"] = get_user_model().objects.filter(username=DEMO_LOGINS[0].username).first()
     return DemoGenerator(households=households, seed=seed, years=years, **options).run()
+
+
+def demo_village_plan(villages: list[VillagePlan]) -> VillagePlan | None:
+    """The county's demo village in the plan, as ``demo.logins.demo_places`` finds it in the database: in the first
+    township (by code) that has households, its first poverty village with households (else its first village)."""
+    planned = [v for v in villages if v.households > 0]
+    if not planned:
+        return None
+    township = min(v.township_code for v in planned)
+    return min((v for v in planned if v.township_code == township), key=lambda v: (not v.is_poverty_village, v.code))

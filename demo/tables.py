@@ -83,8 +83,11 @@ PHONE_PREFIXES += ("159", "176", "177", "180", "183", "185", "186", "187", "188"
 # Income buckets: where a household's per-capita net income falls relative to the poverty line of a year.
 #   none: no income record; below: 45–99.99% of the line; exact: exactly the line (fails: must be above);
 #   fragile: just above (≤ 10% above); above: 1.1–2.6×; modest: 1.1–1.5× (monitoring range); high: 3–6×.
+# "passing" (a file that must meet the standard: exited, or proposed for exit) only passes; "falling" (a return
+# candidate's latest year) only fails.
 _INCOME_PROFILES = {
-    "passing": {"none": 3, "below": 6, "exact": 2, "fragile": 14, "above": 75},
+    "passing": {"fragile": 14, "above": 86},
+    "falling": {"below": 90, "exact": 10},
     "poor": {"none": 6, "below": 50, "exact": 4, "fragile": 14, "above": 26},
     "unstable": {"none": 3, "below": 20, "exact": 4, "fragile": 40, "above": 33},
     "returned": {"none": 4, "below": 65, "exact": 5, "fragile": 12, "above": 14},

@@ -2,8 +2,14 @@
 
 Every view needs a login, and every queryset goes through ``scope_to``: a household, visit or village outside
 the user's jurisdiction is a 404, exactly as in the admin and the API. Views translate: they read the same
-selectors (``compliance_gaps``, ``village_exit_check``, ``household_search`` through the shared filterset)
-and call the same services (``visit_log``) as the back office; no rule is decided here.
+selectors (``compliance_gaps``, ``village_exit_check``, ``household_search`` through the shared filterset,
+``procedures.selectors``' offers and alerts) and call the same services (``visit_log``, ``application_open``) as
+the back office; no rule is decided here.
+
+The procedures on the phone (DOMAIN.md §5): the household card lists the household's decisions, its applications
+in progress and its open alerts, explains a status that disagrees with the current verdict, and offers
+"提出退出申请" when the user may propose it (``household_propose_exit``: a confirmation page, then the service);
+the list and the village page show the open alerts of the user's households.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ from collections import Counter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,10 +41,18 @@ from households.models import Household, IncomeRecord, Member, PersonalDataAcces
 from households.personal_data import may_view_personal_data, record_reveal, shown_id_number, shown_phone
 from households.selectors import with_head
 from povertycase.jurisdiction import scope_to
+from procedures import labels as procedure_labels
+from procedures import selectors as procedure_selectors
+from procedures.choices import AlertKind, Kind, State
+from procedures.forms import OpenApplicationForm, application_forms, join_reasons, submit_application_form
+from procedures.models import Application, Decision, Objection, Signature, Step
+from procedures.services import application_open
 from villages.models import Village
 
 PAGE_SIZE = 25
 RECENT_VISITS = 10
+#: The open alerts a list or village page shows (the newest; the count says how many there are).
+ALERTS_SHOWN = 20
 VISIT_PERMISSION = "assistance.add_visit"
 
 
@@ -93,8 +107,15 @@ def household_list(request: HttpRequest) -> HttpResponse:
             "status": request.GET.get("status", ""),
             "statuses": HouseholdStatus.choices,
             "year": year,
+            **_alerts(procedure_selectors.open_alerts(request.user)),
         },
     )
+
+
+def _alerts(alerts: QuerySet) -> dict:
+    """The page's open alerts: the newest ``ALERTS_SHOWN`` and how many there are."""
+    shown = list(alerts[:ALERTS_SHOWN])
+    return {"alerts": shown, "alert_count": len(shown) if len(shown) < ALERTS_SHOWN else alerts.count()}
 
 
 # --- household card -----------------------------------------------------------------------------------------
@@ -124,6 +145,12 @@ def household_card(request: HttpRequest, pk: int) -> HttpResponse:
         assessed = by_year.get(income.year)
         income.per_capita = assessed.per_capita_net_income if assessed else None
 
+    year = current_assessment_year()
+    alerts = list(procedure_selectors.open_alerts(user).filter(household=household))
+    offer = procedure_selectors.household_offer(user, household, year=year)
+    current = by_year.get(year)
+    alerted = any(alert.kind == AlertKind.RETURN_CANDIDATE for alert in alerts)
+
     visits = scope_to(user, Visit.objects.filter(household=household)).select_related("cadre")
     helper = (
         scope_to(user, HouseholdAssignment.objects.active_on().filter(household=household))
@@ -151,6 +178,17 @@ def household_card(request: HttpRequest, pk: int) -> HttpResponse:
             "visit_count": visits.count(),
             "helper": helper,
             "may_log_visits": _may_log_visits(user),
+            "year": year,
+            "offer": offer,
+            "exit_blocked": join_reasons(offer.exit_blocked),
+            "status_note": procedure_selectors.status_verdict_note(household, current, alerted=alerted),
+            "alerts": alerts,
+            "applications": scope_to(user, Application.objects.filter(household=household))
+            .exclude(state__in=[State.COUNTY_APPROVED, State.REJECTED])
+            .order_by("-created_at"),
+            "decisions": scope_to(user, Decision.objects.filter(household=household))
+            .select_related("decided_by__cadre")
+            .order_by("-decided_at", "-pk"),
         },
     )
 
@@ -175,6 +213,104 @@ def _warnings(assessment: Assessment | None) -> list[dict]:
         {"label": WARNING_LABELS.get(item["code"], item["code"]), "message": item["message"]}
         for item in assessment.warnings
     ]
+
+
+# --- propose an exit ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_propose_exit(request: HttpRequest, pk: int) -> HttpResponse:
+    """提出退出申请 (DOMAIN.md §5): a confirmation page with the current assessment, then
+    ``procedures.services.application_open`` (kind exit, the current assessment year); refused, the page again
+    with the service's words (the failing criteria, who may propose)."""
+    household = _scoped_household(request, pk)
+    year = current_assessment_year()
+    offer = procedure_selectors.household_offer(request.user, household, year=year)
+    form = OpenApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = application_open(
+                actor=request.user,
+                household=household,
+                kind=Kind.EXIT,
+                year=year,
+                comment=form.cleaned_data["comment"],
+            )
+        except (ValidationError, PermissionDenied, Http404) as refused:
+            form.add_service_error(refused)
+        else:
+            messages.success(
+                request,
+                f"已提出{year}年退出申请，现处于“{application.get_state_display()}”环节；"
+                "下一步民主评议须由村两委或驻村工作队的其他同志办理。",
+            )
+            return redirect(reverse("field:household", args=[household.pk]) + "#procedures")
+    assessment = offer.assessment
+    return render(
+        request,
+        "field/propose_exit.html",
+        {
+            "household": household,
+            "year": year,
+            "offer": offer,
+            "exit_blocked": join_reasons(offer.exit_blocked),
+            "assessment": assessment,
+            "criteria": _criteria(assessment),
+            "form": form,
+            "notice_days": settings.NOTICE_PERIOD_DAYS,
+        },
+    )
+
+
+# --- an application ----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An identification or exit application (DOMAIN.md §5): where it stands, its steps (who, role, when, comment),
+    objections and signatures, and a form for each step the user may take now (the same forms and services as
+    the back office: ``procedures.forms.application_forms`` and ``submit_application_form``)."""
+    user = request.user
+    applications = scope_to(user, Application.objects.select_related("household__village__township"))
+    application = get_object_or_404(applications, pk=pk)
+    bound = submission = None
+    if request.method == "POST":
+        submission = submit_application_form(user, application, request.POST)
+        if submission.done:
+            messages.success(request, submission.message)
+            return redirect("field:application", pk=application.pk)
+        bound = (submission.key, submission.form)
+    household = application.household
+    head = Member.objects.filter(household=household, relation=Relation.HEAD, is_active=True).order_by("pk").first()
+    assessment = (
+        scope_to(user, Assessment.objects.filter(household=household, year=application.year, is_current=True))
+        .order_by("-pk")
+        .first()
+    )
+    steps = list(scope_to(user, Step.objects.filter(application=application)).select_related("actor__cadre"))
+    for step in steps:
+        step.action_label = procedure_labels.action_label(step.action)
+        step.role_label = procedure_labels.role_label(step.role)
+    return render(
+        request,
+        "field/application.html",
+        {
+            "application": application,
+            "household": household,
+            "head": head,
+            "assessment": assessment,
+            "criteria": _criteria(assessment),
+            "steps": steps,
+            "objections": scope_to(user, Objection.objects.filter(application=application)),
+            "signatures": scope_to(user, Signature.objects.filter(application=application)).order_by(
+                procedure_labels.signatory_order(), "pk"
+            ),
+            "procedure": application_forms(user, application, bound=bound),
+            "refused": submission,
+        },
+    )
 
 
 @login_required
@@ -274,5 +410,6 @@ def village_detail(request: HttpRequest, code: str) -> HttpResponse:
             ],
             "visit_gap_days": settings.VISIT_GAP_DAYS,
             "exit_check": village_exit_check(village),
+            **_alerts(procedure_selectors.open_alerts(user).filter(household__village=village)),
         },
     )

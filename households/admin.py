@@ -15,7 +15,6 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
@@ -24,11 +23,12 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from households import choices, rules, services
+from households.admin_history import HouseholdHistoryAdminMixin
 from households.admin_personal_data import PersonalDataAdminMixin, personal_data
 from households.filtersets import household_search
 from households.idcard import mask_id_number, mask_phone
 from households.models import Household, IncomeRecord, Member, PersonalDataAccess
-from households.selectors import household_history, with_head
+from households.selectors import with_head
 from povertycase.admin_scoping import ScopedAdminMixin
 from villages.admin import geography_filters
 
@@ -188,45 +188,8 @@ class IncomeRecordInline(ScopedAdminMixin, admin.TabularInline):
         return obj.net_income if obj.pk else "-"
 
 
-# The household's history page lists its members' and incomes' latest changes up to this many.
-HISTORY_RELATED_LIMIT = 200
-HISTORY_ACTIONS = {"created": "新增", "changed": "修改", "deleted": "删除"}
-
-
-def _history_labels(model) -> dict[str, tuple[str, dict]]:
-    """attname → (verbose name, value → shown value) for the fields of ``model`` shown in a history."""
-    labels = {}
-    for field in model._meta.concrete_fields:
-        if field.attname == "household_id":
-            continue  # every row of a household's history belongs to it
-        shown = {str(value): str(label) for value, label in field.flatchoices}
-        if field.get_internal_type() == "BooleanField":
-            shown = {"True": "是", "False": "否"}
-        labels[field.attname] = (str(field.verbose_name), shown)
-    return labels
-
-
-def related_history_rows(entries) -> list[dict]:
-    """``households.selectors.household_history`` entries (already masked for the user) as table rows with
-    Chinese field names and choice labels."""
-    labels = {str(model._meta.verbose_name): _history_labels(model) for model in (Member, IncomeRecord)}
-    rows = []
-    for entry in entries:
-        fields = labels.get(entry.model, {})
-        changes = []
-        for change in entry.changes:
-            if change.field not in fields:
-                continue
-            name, shown = fields[change.field]
-            old = "" if change.old is None else shown.get(change.old, change.old)
-            new = "" if change.new is None else shown.get(change.new, change.new)
-            changes.append({"field": name, "old": old, "new": new})
-        rows.append({"entry": entry, "action": HISTORY_ACTIONS.get(entry.action, entry.action), "changes": changes})
-    return rows
-
-
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmin):
+class HouseholdAdmin(HouseholdHistoryAdminMixin, ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmin):
     inlines = (MemberInline, IncomeRecordInline)
     list_display = (
         "household_number",
@@ -255,7 +218,6 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
     readonly_fields = ("created_at", "updated_at")
     masked_fields = {"phone": "phone_masked"}
     read_only_display = {"other_causes": "other_causes_display"}
-    object_history_template = "admin/households/household/object_history.html"
     fieldsets = (
         (
             "基本信息",
@@ -291,6 +253,11 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
         ("土地与明白卡", {"fields": ("cultivated_land_mu", "forest_land_mu", "clarity_card_issued_on")}),
         ("建档记录", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status and years are given once, at registration; afterwards only decisions change them (DOMAIN.md §5).
+        decided = Household.DECIDED_FIELDS if obj is not None else ()
+        return (*super().get_readonly_fields(request, obj), *decided)
 
     def get_queryset(self, request):
         # The head of every listed household in the list's own query.
@@ -334,7 +301,12 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
             else:
                 fields = dict(fields)
                 household = services.household_create(
-                    user=request.user, village=fields.pop("village"), members=members, incomes=incomes, **fields
+                    user=request.user,
+                    village=fields.pop("village"),
+                    members=members,
+                    incomes=incomes,
+                    source="form",
+                    **fields,
                 )
         except ValidationError as exc:
             raise HouseholdWriteRefused(exc) from exc
@@ -371,25 +343,6 @@ class HouseholdAdmin(ScopedAdminMixin, PersonalDataAdminMixin, SimpleHistoryAdmi
 
     def get_search_results(self, request, queryset, search_term):
         return household_search(queryset, search_term), False
-
-    def history_view(self, request, object_id, extra_context=None):
-        """The household's own history (simple-history), then the changes of its members and incomes."""
-        household = self.get_object(request, unquote(object_id))
-        entries = [
-            entry
-            for entry in household_history(user=request.user, household=household)
-            if entry.model != Household._meta.verbose_name
-        ]
-        shown = entries[:HISTORY_RELATED_LIMIT]
-        if self.may_view_personal_data(request):
-            member_label = str(Member._meta.verbose_name)
-            self.record_personal_data_shown(request, Member, {e.object_id for e in shown if e.model == member_label})
-        context = {
-            "related_changes": related_history_rows(shown),
-            "related_changes_total": len(entries),
-            "related_changes_limit": HISTORY_RELATED_LIMIT,
-        }
-        return super().history_view(request, object_id, {**context, **(extra_context or {})})
 
     @admin.display(description="乡（镇、街道）", ordering="village__township__code")
     def township(self, obj: Household):

@@ -39,6 +39,9 @@ def money_field(label: str) -> models.DecimalField:
 
 
 class Household(models.Model):
+    #: Written only by the decisions of the procedures (DOMAIN.md §5 "Decisions"), or given once at registration.
+    DECIDED_FIELDS = ("status", "identified_year", "exit_year")
+
     household_number = models.CharField("户编号", max_length=32, unique=True)
     village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="households", verbose_name="所在村")
     address = models.CharField("住址", max_length=200, blank=True)

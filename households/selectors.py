@@ -1,13 +1,15 @@
 """Reads of the household file with logic: households with their active head (the one selector behind every
-household list: admin, API and field pages), and the change history of a household (members and incomes
-included)."""
+household list: admin, API and field pages), the change history of a household (members and incomes
+included), and the name by which a history shows the person who made a change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
 
 from households.choices import Relation
 from households.idcard import mask_id_number, mask_phone
@@ -30,6 +32,34 @@ MASKED_FIELDS = {"id_number": mask_id_number, "phone": mask_phone}
 SKIPPED_FIELDS = {"updated_at", "created_at"}
 
 
+#: The reverse accessor from a login to its cadre profile (``assistance.Cadre.user``): reached through the user
+#: object by name, so that this layer needs no import of the app above it.
+CADRE_ACCESSOR = "cadre"
+
+
+def user_display_name(user) -> str:
+    """How a history names the person behind a login: their cadre's name, else the user's full name, else the
+    login. Reads ``user.cadre``: prefetch it (``user_display_names``) before calling this for many rows."""
+    cadre = getattr(user, CADRE_ACCESSOR, None)
+    return getattr(cadre, "name", "") or user.get_full_name() or user.get_username()
+
+
+def user_display_names(users: Iterable) -> dict[int, str]:
+    """user id → ``user_display_name`` for every user given (``None`` skipped), with one query for all their
+    cadres whatever their number."""
+    unique = {user.pk: user for user in users if user is not None}
+    if not unique:
+        return {}
+    model = type(next(iter(unique.values())))
+    try:
+        model._meta.get_field(CADRE_ACCESSOR)
+    except FieldDoesNotExist:
+        pass  # no cadre profiles in this project: full names and logins only
+    else:
+        prefetch_related_objects(list(unique.values()), CADRE_ACCESSOR)
+    return {pk: user_display_name(user) for pk, user in unique.items()}
+
+
 @dataclass(frozen=True)
 class HistoryChange:
     field: str
@@ -44,9 +74,10 @@ class HistoryEntry:
     object: str
     action: str
     at: datetime
-    user: str | None
+    user: str | None  # the login
     reason: str | None
     changes: tuple[HistoryChange, ...]
+    user_name: str | None = None  # the person: see user_display_name
 
 
 def _value(row, field: str, reveal: bool) -> str | None:
@@ -59,7 +90,7 @@ def _value(row, field: str, reveal: bool) -> str | None:
     return text
 
 
-def _entries(model, rows, fields: list[str], label, reveal: bool) -> list[HistoryEntry]:
+def _entries(model, rows, fields: list[str], label, reveal: bool, names: dict[int, str]) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     previous: dict[int, object] = {}
     for row in rows:  # ordered by object id, then time
@@ -84,24 +115,29 @@ def _entries(model, rows, fields: list[str], label, reveal: bool) -> list[Histor
                 user=row.history_user.get_username() if row.history_user_id else None,
                 reason=row.history_change_reason,
                 changes=changes,
+                user_name=names.get(row.history_user_id),
             )
         )
     return entries
 
 
 def household_history(*, user, household: Household) -> list[HistoryEntry]:
-    """Every change to the household, its members and its income records, newest first, with who made it.
-    ID numbers and phones are masked for users without the personal-data permission."""
+    """Every change to the household, its members and its income records, newest first, with who made it (login
+    and name). ID numbers and phones are masked for users without the personal-data permission."""
     reveal = may_view_personal_data(user)
     sources = [
         (Household, Household.history.filter(id=household.pk), lambda r: r.household_number),
         (Member, Member.history.filter(household_id=household.pk), lambda r: r.name),
         (IncomeRecord, IncomeRecord.history.filter(household_id=household.pk), lambda r: f"{r.year}年收入"),
     ]
+    fetched = [
+        (model, list(rows.select_related("history_user").order_by("id", "history_date", "history_id")), label)
+        for model, rows, label in sources
+    ]
+    names = user_display_names(row.history_user for _, rows, _ in fetched for row in rows)
     entries: list[HistoryEntry] = []
-    for model, rows, label in sources:
+    for model, rows, label in fetched:
         fields = [f.attname for f in model._meta.concrete_fields if f.name not in SKIPPED_FIELDS and not f.primary_key]
-        ordered = rows.select_related("history_user").order_by("id", "history_date", "history_id")
-        entries.extend(_entries(model, ordered, fields, label, reveal))
+        entries.extend(_entries(model, rows, fields, label, reveal, names))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries

@@ -16,10 +16,12 @@ from django.db import transaction
 from households import rules
 from households.choices import Relation
 from households.models import Household, IncomeRecord, Member
+from households.signals import households_registered
 from povertycase.services import validated_save
 from villages.models import Village
 
 MEMBER_LINE = ("pk", "relation", "is_active", "id_number")  # a member's values as the rules take them
+DECIDED_FIELD_MESSAGE = "户状态、识别年度和脱贫年度只能由识别、退出、返贫或清退的决定改变，不能直接修改。"
 
 
 def _assign(instance, fields: Mapping[str, Any]) -> bool:
@@ -29,6 +31,12 @@ def _assign(instance, fields: Mapping[str, Any]) -> bool:
     unknown = [name for name in fields if name not in editable]
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "未知或不可修改的字段。"))
+    if isinstance(instance, Household) and instance.pk is not None:
+        decided = [
+            name for name in Household.DECIDED_FIELDS if name in fields and getattr(instance, name) != fields[name]
+        ]
+        if decided:
+            raise ValidationError(dict.fromkeys(decided, DECIDED_FIELD_MESSAGE))
     changed = instance.pk is None
     for name, value in fields.items():
         changed = changed or getattr(instance, name) != value
@@ -71,9 +79,11 @@ def household_create(
     village: Village,
     members: Iterable[Mapping[str, Any]],
     incomes: Iterable[Mapping[str, Any]] = (),
+    source: str = "api",
     **fields: Any,
 ) -> Household:
-    """Register a household with its members and incomes in one all-or-nothing write."""
+    """Register a household with its members and incomes in one all-or-nothing write. Its status and years, given
+    here once, are recorded as its ``registered`` decision (``households_registered``, received by procedures)."""
     members = list(members)
     incomes = list(incomes)
     _check_ids_unique_in_request(members)
@@ -98,7 +108,19 @@ def household_create(
     if errors:
         raise ValidationError(errors)
     household_check_heads(household=household)
+    households_registered.send(sender=Household, household_ids=[household.pk], user=user, source=source)
     return household
+
+
+@transaction.atomic
+def household_decision_apply(
+    *, user: AbstractBaseUser | None, household: Household, status: str, identified_year: int, exit_year: int | None
+) -> Household:
+    """Write the three decided fields (DOMAIN.md §5 "Decisions"). Only the decision services of the procedures
+    call this, recording the decision in the same transaction; every other write refuses these fields."""
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    household.status, household.identified_year, household.exit_year = status, identified_year, exit_year
+    return validated_save(household, user=user)
 
 
 @transaction.atomic

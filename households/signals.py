@@ -8,6 +8,17 @@
 
 ``sender`` is ``households.models.Household``. The assessments app receives it to recompute
 (``assessments.receivers``).
+
+``households_registered``: sent inside the transaction that entered households into the register (a form, the
+API, an import), with the keyword arguments
+
+- ``household_ids: list[int]``: the new households;
+- ``user``: who registered them (or None);
+- ``source``: ``"form"``, ``"api"`` or ``"import"``;
+- ``import_job_id``: the import job, for an import.
+
+The procedures app receives it to record each household's ``registered`` decision (建档登记) in the decision log,
+in the same transaction: a registration without its decision cannot be committed.
 """
 
 from __future__ import annotations
@@ -15,3 +26,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 households_bulk_written = Signal()
+households_registered = Signal()

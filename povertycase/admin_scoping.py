@@ -47,6 +47,7 @@ def register_city_wide_only(*labels: str) -> None:
 
 
 NOT_FOUND_MESSAGE = "未找到该记录，或不在您的辖区内。"
+REVERT_DISABLED_MESSAGE = "该记录的历史版本只能查看，不能还原。"
 
 
 def has_jurisdiction(user) -> bool:
@@ -147,8 +148,25 @@ class ScopedAdminMixin:
         obj = self.get_object(request, unquote(object_id))
         if request.method != "POST":
             return super().history_form_view(request, object_id, version_id, extra_context)
-        # Reverting writes the old version over the object: only for who may change it, in one transaction.
+        # Reverting writes the old version over the object: never where the admin disabled it (simple-history
+        # only hides the button), only for who may change it, in one transaction.
+        if self.revert_disabled(request, obj):
+            raise PermissionDenied(getattr(self, "revert_refused_message", REVERT_DISABLED_MESSAGE))
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
         with transaction.atomic(using=router.db_for_write(self.model)):
             return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyAdminMixin:
+    """A back-office page that only shows rows (assessments, alerts, decisions): nobody adds, changes or deletes
+    them here; they are written by their services and jobs."""
+
+    def has_add_permission(self, request, *args, **kwargs) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

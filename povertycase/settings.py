@@ -182,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procedures.tasks.daily_procedure_alerts",
         "schedule": crontab(hour=6, minute=30),  # after the nightly recompute, before office hours
     },
+    "daily-verify-decisions": {
+        "task": "procedures.tasks.daily_verify_decisions",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Exit standards (DOMAIN.md §4, §6; configurable) -------------------------------------------------

@@ -1,11 +1,15 @@
-"""Supervisor review of the identification and exit procedures (DOMAIN.md §5) in the back office.
+"""The identification and exit procedures (DOMAIN.md §5) in the back office.
 
 - The application list opens on "待我办理": the applications of the user's jurisdiction waiting for a step the
   user may take now (``procedures.filtersets.waiting_for_user_q``, one filter in one query), the longest
-  waiting first.
-- The application page shows everything a reviewer needs, read-only: the household, the assessment of the
-  application's year criterion by criterion (✓/✗), the notice dates, the step history, the objections and
-  the six signatures.
+  waiting first, with the head's name, the village, the verdict of the application year's assessment, the days
+  waiting, the next step and the open alert: one query a page (annotations, no query per row).
+- The application page shows everything a reviewer needs: the household and its head, the assessment of the
+  application's year criterion by criterion (✓/✗), the notice dates, the step history, the objections, the six
+  signatures, and for an approved application the decision it produced and the county's chain head. Below, a
+  button for exactly each step the user may take now (``procedures.selectors.application_offer``), each with
+  its comment, and the forms recording an objection and a signature. Each posts to ``<id>/procedure/``, which
+  calls the service: done, back to the page with a message; refused, the page again with the service's words.
 - Two bulk actions, "批量通过（进入下一环节）" and "批量不予通过", ask for confirmation (and a reason, for a
   rejection), then hand every application to ``applications_bulk_transition``: each one is checked and done
   on its own, and a result page lists which passed and which were refused, and why.
@@ -21,7 +25,8 @@ from collections import defaultdict
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -29,11 +34,16 @@ from django.utils.html import format_html
 
 from assessments.admin import render_assessments
 from assessments.models import Assessment
-from povertycase.admin_scoping import ScopedAdminMixin
-from povertycase.jurisdiction import jurisdiction_for
-from procedures import labels, services, workflow
-from procedures.choices import Action, Kind, Signatory
+from households.choices import Relation
+from households.models import Member
+from households.selectors import user_display_name
+from povertycase.admin_scoping import ReadOnlyAdminMixin, ScopedAdminMixin
+from povertycase.jurisdiction import jurisdiction_for, scope_to
+from procedures import decisions, labels, services, workflow
+from procedures.admin_steps import ApplicationStepsMixin
+from procedures.choices import Action, AlertKind, Kind, Signatory, State
 from procedures.filtersets import forward_transitions, waiting_for_user_q
+from procedures.forms import roles_text
 from procedures.models import Alert, Application, Objection, Signature, Step
 from villages.admin import geography_filters
 
@@ -57,10 +67,6 @@ def forward_action(application: Application) -> workflow.Transition | None:
     """The step that takes ``application`` on from its state (the first, should a state ever have several)."""
     transitions = forward_transitions(application.kind, application.state)
     return transitions[0] if transitions else None
-
-
-def _roles_text(roles) -> str:
-    return "、".join(labels.role_label(role) for role in sorted(roles))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -202,23 +208,37 @@ class BulkTransitionForm(forms.Form):
 
 
 @admin.register(Application)
-class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """Read-only: an application moves only through the steps of ``procedures.services``."""
+class ApplicationAdmin(ApplicationStepsMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """No form edits an application: it moves only through the steps of ``procedures.services``, from the
+    buttons of its page (``procedure_view``) and the bulk actions."""
 
-    list_display = ("household_display", "kind", "year", "state", "notice_ends_on", "waiting_days_display")
-    list_select_related = ("household",)
+    # Two-line cells and short headings: the queue fits beside the admin's sidebar and filters at 1366 px.
+    list_display = (
+        "queue_household",
+        "queue_village",
+        "queue_application",
+        "queue_state",
+        "verdict_display",
+        "queue_waiting_days",
+        "next_step_short",
+        "alert_display",
+    )
+    list_select_related = ("household__village__township",)
     list_filter = (WaitingForMeFilter, "kind", "state", "year", *geography_filters("household__village"))
     search_fields = ("household__household_number",)
     search_help_text = "按户编号搜索"
     ordering = ("state_entered_at", "pk")  # the longest waiting first
     list_per_page = 50
     actions = ("bulk_approve", "bulk_reject")
+    change_form_template = "admin/procedures/application/change_form.html"
+    change_list_template = "admin/procedures/application/change_list.html"
     fieldsets = (
         (
             "申请",
             {
                 "fields": (
                     "household_display",
+                    "head_name_display",
                     "village_display",
                     "kind",
                     "year",
@@ -226,7 +246,7 @@ class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     "next_step_display",
                     "state_entered_at",
                     "waiting_days_display",
-                    "created_by",
+                    "created_by_display",
                     "created_at",
                 )
             },
@@ -234,16 +254,38 @@ class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         ("公示", {"fields": ("notice_started_on", "notice_ends_on", "notice_display")}),
         ("申请年度的退出评估", {"fields": ("assessment_display",)}),
     )
-    readonly_fields = (*(name for _, options in fieldsets for name in options["fields"]), "signatures_display")
+    readonly_fields = (
+        *(name for _, options in fieldsets for name in options["fields"]),
+        "signatures_display",
+        "decision_display",
+    )
     inlines = (StepInline, ObjectionInline, SignatureInline)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("household__village__township", "created_by")
+        """Each list column in the page's one query: the active head, the verdict of the application year's
+        current assessment and the oldest open alert, as correlated subqueries."""
+        heads = Member.objects.filter(household_id=OuterRef("household_id"), relation=Relation.HEAD, is_active=True)
+        verdicts = Assessment.objects.filter(
+            household_id=OuterRef("household_id"), year=OuterRef("year"), is_current=True
+        )
+        alerts = Alert.objects.filter(application_id=OuterRef("pk"), resolved_at__isnull=True).order_by("created_at")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("household__village__township", "created_by__cadre")
+            .annotate(
+                head_name=Subquery(heads.order_by("pk").values("name")[:1]),
+                eligible_now=Subquery(verdicts.values("eligible")[:1]),
+                open_alert_kind=Subquery(alerts.values("kind")[:1]),
+            )
+        )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and obj.kind == Kind.IDENTIFICATION:
             fieldsets = [*fieldsets, ("六签字（县级审批前须齐全）", {"fields": ("signatures_display",)})]
+        if obj is not None and obj.state == State.COUNTY_APPROVED:
+            fieldsets = [*fieldsets, ("县级审批决定", {"fields": ("decision_display",)})]
         return fieldsets
 
     def get_inlines(self, request, obj):
@@ -267,16 +309,37 @@ class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         user = request.user
         return user.is_superuser or bool(jurisdiction_for(user).roles & workflow.ANY_REVIEWER)
 
+    def changelist_view(self, request, extra_context=None):
+        alerts = scope_to(request.user, Alert.objects.filter(resolved_at__isnull=True))
+        extra_context = {
+            **(extra_context or {}),
+            "open_alert_count": alerts.count(),
+            "alerts_url": reverse("admin:procedures_alert_changelist") + "?resolved=no",
+        }
+        return super().changelist_view(request, extra_context)
+
     # --- columns and fields -------------------------------------------------------------------------
 
     @admin.display(description="贫困户", ordering="household__household_number")
     def household_display(self, obj: Application) -> str:
         return _household_link(obj.household)
 
+    @admin.display(description="户主", ordering="head_name")
+    def head_name_display(self, obj: Application) -> str:
+        return obj.head_name or "（无在户户主）"
+
     @admin.display(description="所在村")
     def village_display(self, obj: Application) -> str:
         village = obj.household.village
         return f"{village.township.name}{village.name}"
+
+    @admin.display(description="申请年度评估")
+    def verdict_display(self, obj: Application) -> str:
+        if obj.eligible_now is None:
+            return "未评估"
+        if obj.eligible_now:
+            return format_html('<span class="verdict-eligible">{}</span>', "✓ 达标")
+        return format_html('<span class="verdict-not-eligible">{}</span>', "✗ 未达标")
 
     @admin.display(description="在当前环节已等待（天）", ordering="-state_entered_at")
     def waiting_days_display(self, obj: Application):
@@ -289,10 +352,60 @@ class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if not transitions:
             return "已办结"
         return "；".join(
-            f"{labels.action_label(t.action)} → {labels.state_label(t.target)}（{_roles_text(t.roles)}办理"
+            f"{labels.action_label(t.action)} → {labels.state_label(t.target)}（{roles_text(t.roles)}办理"
             f"{'，公示期满后' if t.needs_notice_over else ''}）"
             for t in transitions
         )
+
+    # --- the queue's columns (read from the list query's annotations) ---------------------------------
+
+    @admin.display(description="贫困户", ordering="head_name")
+    def queue_household(self, obj: Application) -> str:
+        url = reverse("admin:households_household_change", args=[obj.household_id])
+        head = obj.head_name or "（无在户户主）"
+        return format_html('<a href="{}">{}</a><br><small>{}</small>', url, head, obj.household.household_number)
+
+    @admin.display(description="所在村", ordering="household__village__code")
+    def queue_village(self, obj: Application) -> str:
+        village = obj.household.village
+        return format_html("{}<br><small>{}</small>", village.name, village.township.name)
+
+    @admin.display(description="申请", ordering="year")
+    def queue_application(self, obj: Application) -> str:
+        return f"{obj.year}年{obj.get_kind_display()}"
+
+    @admin.display(description="当前环节", ordering="state")
+    def queue_state(self, obj: Application) -> str:
+        if obj.state in workflow.NOTICE_STATES and obj.notice_ends_on:
+            return format_html(
+                "{}<br><small>公示至{}</small>", obj.get_state_display(), f"{obj.notice_ends_on:%Y-%m-%d}"
+            )
+        return obj.get_state_display()
+
+    @admin.display(description="已等待（天）", ordering="-state_entered_at")
+    def queue_waiting_days(self, obj: Application):
+        days = waiting_days(obj)
+        return "已办结" if days is None else days
+
+    @admin.display(description="下一步")
+    def next_step_short(self, obj: Application) -> str:
+        transitions = forward_transitions(obj.kind, obj.state)
+        if not transitions:
+            return "已办结"
+        return format_html(
+            "{}<br><small>{}</small>",
+            "；".join(labels.action_label(t.action) for t in transitions),
+            "；".join(roles_text(t.roles) for t in transitions),
+        )
+
+    @admin.display(description="提醒")
+    def alert_display(self, obj: Application) -> str:
+        kind = getattr(obj, "open_alert_kind", None)
+        return f"⚠ {AlertKind(kind).label}" if kind else ""
+
+    @admin.display(description="经办人")
+    def created_by_display(self, obj: Application) -> str:
+        return user_display_name(obj.created_by)
 
     @admin.display(description="公示情况")
     def notice_display(self, obj: Application) -> str:
@@ -312,6 +425,23 @@ class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if not missing:
             return "六签字已齐全"
         return f"已签{len(signed)}项，尚缺：{'、'.join(missing)}"
+
+    @admin.display(description="决定")
+    def decision_display(self, obj: Application) -> str:
+        """The decision the county approval produced, and the county's chain head: printed on the notice (公告),
+        its hash pins the decision log as it stood (``manage.py verify_decisions``)."""
+        decision = obj.decisions.select_related("decided_by__cadre", "county").order_by("-pk").first()
+        if decision is None:
+            return "—"
+        return render_to_string(
+            "admin/procedures/application/decision.html",
+            {
+                "decision": decision,
+                "decided_by": user_display_name(decision.decided_by) if decision.decided_by else "—",
+                "url": reverse("admin:procedures_decision_change", args=[decision.pk]),
+                "head": decisions.chain_head(decision.county),
+            },
+        )
 
     @admin.display(description="评估结果")
     def assessment_display(self, obj: Application) -> str:
@@ -353,7 +483,7 @@ class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 "application": application,
                 "action_label": labels.action_label(transition.action) if transition else "",
                 "target_label": labels.state_label(transition.target) if transition else "",
-                "roles": _roles_text(transition.roles) if transition else "",
+                "roles": roles_text(transition.roles) if transition else "",
             }
             for application, transition in plan
         ]
@@ -415,7 +545,7 @@ class ApplicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     """The daily jobs' list for supervisors (read-only: alerts resolve themselves when no longer true)."""
 
     list_display = (
@@ -434,15 +564,6 @@ class AlertAdmin(ScopedAdminMixin, admin.ModelAdmin):
     fields = ("kind", "household_display", "application_display", "year", "message", "created_at", "resolved_at")
     readonly_fields = fields
     list_per_page = 50
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="贫困户", ordering="household__household_number")
     def household_display(self, obj: Alert) -> str:

@@ -57,3 +57,24 @@ class AlertKind(models.TextChoices):
     NOTICE_ENDED = "notice_ended", "公示期已满，待进入下一步"
     STALLED = "stalled", "在同一环节停留过久"
     RETURN_CANDIDATE = "return_candidate", "已脱贫户新评估未达标（返贫风险）"
+    DECISIONS_TAMPERED = "decisions_tampered", "决定记录链校验不通过"
+
+
+class DecisionKind(models.TextChoices):
+    """The decisions that change a household's status, identified year or exit year (DOMAIN.md §5 "Decisions")."""
+
+    REGISTERED = "registered", "建档登记"
+    IDENTIFIED = "identified", "识别纳入"
+    EXITED = "exited", "脱贫退出"
+    RETURNED = "returned", "返贫"
+    REMOVED = "removed", "清退"
+
+
+class DecisionSource(models.TextChoices):
+    """Where a decision was taken."""
+
+    FORM = "form", "管理后台建档"
+    API = "api", "接口建档"
+    IMPORT = "import", "Excel导入建档"
+    PROCEDURE = "procedure", "识别/退出程序"
+    COUNTY = "county", "县级决定"

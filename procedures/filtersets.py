@@ -15,16 +15,15 @@ from django.utils import timezone
 
 from assistance.selectors import role_places
 from procedures import workflow
-from procedures.choices import Action, Kind, State
+from procedures.choices import Kind, State
 from procedures.models import Application, Step
 
 NOTHING = Q(pk__in=[])
 EVERYWHERE = Q(pk__isnull=False)  # not Q(): an empty Q vanishes when OR-ed with another
 
 
-def forward_transitions(kind: str, state: str) -> list[workflow.Transition]:
-    """The steps that move an application in ``state`` forward (neither a rejection nor an objection)."""
-    return [t for t in workflow.actions_from(kind, state) if t.action not in (Action.REJECT, Action.OBJECT)]
+# The steps that move an application on from a state (the admin's forward action reads them here too).
+forward_transitions = workflow.forward_transitions
 
 
 def _role_places(user) -> dict[str, list[Q]]:
@@ -45,7 +44,8 @@ def waiting_for_user_q(user, *, today: dt.date | None = None) -> Q:
     For every (kind, state, forward step) of ``procedures.workflow``: the application is in that state, in a
     place where the user holds one of the step's roles, past its notice period if the step needs it, and,
     for a review step, not already reviewed by the user in another step (maker-checker). One filter, so the
-    queue costs one query whatever the size of the register."""
+    queue costs one query whatever the size of the register. The roles of a state's forward steps are the only
+    ones that may also reject or send back there, so nobody is offered an application they may not act on."""
     if user is None or not user.is_authenticated or not user.is_active:
         return NOTHING
     today = today or timezone.localdate()

@@ -1,4 +1,5 @@
-"""Identification and exit applications with their append-only step history (DOMAIN.md §5)."""
+"""Identification and exit applications with their append-only step history, and the append-only, hash-chained
+log of the decisions that change a household's status (DOMAIN.md §5)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from procedures.choices import AlertKind, Kind, Signatory, State
+from procedures.choices import AlertKind, DecisionKind, DecisionSource, Kind, Signatory, State
 from procedures.workflow import TERMINAL_STATES
 
 
@@ -157,3 +158,75 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}：{self.household}"
+
+
+class DecisionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("决定记录只能追加，不能修改。")
+
+    def delete(self):
+        raise TypeError("决定记录只能追加，不能删除。")
+
+
+class Decision(models.Model):
+    """One decision on a household's status, identified year or exit year (DOMAIN.md §5 "Decisions"), kept
+    forever. The rows of a county form a hash chain: ``hash`` = sha256 over ``prev_hash`` and the row's canonical
+    content (``procedures.decisions.canonical_text``), so that a changed or removed row is found by
+    ``manage.py verify_decisions``. ``content`` holds what the decision rests on: the application's steps, notice
+    dates and signatures, and for an exit the approved assessment (id, fingerprint, rule version, line)."""
+
+    kind = models.CharField("决定类别", max_length=16, choices=DecisionKind.choices)
+    # The log outlives a household deleted as entered by mistake: no database constraint, the id is kept.
+    household = models.ForeignKey(
+        "households.Household",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="decisions",
+        verbose_name="贫困户",
+    )
+    county = models.ForeignKey("villages.County", on_delete=models.PROTECT, related_name="+", verbose_name="县")
+    sequence = models.PositiveIntegerField("县内序号")
+    year = models.PositiveSmallIntegerField("年度")
+    status = models.CharField("决定后户状态", max_length=16)
+    identified_year = models.PositiveSmallIntegerField("识别年度", null=True, blank=True)
+    exit_year = models.PositiveSmallIntegerField("脱贫年度", null=True, blank=True)
+    reason = models.TextField("理由", blank=True)
+    source = models.CharField("来源", max_length=16, choices=DecisionSource.choices)
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions", verbose_name="申请"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="决定人",
+    )
+    decided_at = models.DateTimeField("决定时间")
+    content = models.JSONField("依据", default=dict, blank=True)
+    prev_hash = models.CharField("前一条的哈希", max_length=64)
+    hash = models.CharField("哈希", max_length=64, unique=True)
+
+    objects = DecisionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "决定记录"
+        verbose_name_plural = "决定记录"
+        ordering = ["-decided_at", "-pk"]
+        constraints = [
+            # Two concurrent decisions in one county cannot both take the same place in its chain.
+            models.UniqueConstraint(fields=["county", "sequence"], name="decision_one_per_county_sequence"),
+        ]
+        indexes = [models.Index(fields=["household", "decided_at"], name="decision_household_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}（{self.decided_at:%Y-%m-%d}）"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("决定记录只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("决定记录只能追加，不能删除。")

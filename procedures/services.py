@@ -23,12 +23,11 @@ from assessments.models import Assessment
 from assessments.services import household_assess
 from assistance.choices import Role
 from assistance.selectors import role_places
-from households import services as household_services
 from households.choices import HouseholdStatus
 from households.models import Household
 from povertycase.jurisdiction import ensure_in_scope
-from procedures import workflow
-from procedures.choices import Action, Kind, Signatory, State
+from procedures import decisions, workflow
+from procedures.choices import Action, DecisionKind, DecisionSource, Kind, Signatory, State
 from procedures.models import Application, Objection, Signature, Step
 
 SUPERUSER_ROLE = "superuser"
@@ -41,7 +40,9 @@ def actor_roles(actor, household: Household) -> set[str]:
     return {place.role for place in role_places(actor) if place.covers(household.village)}
 
 
-def _acting_role(actor, household: Household, allowed: Iterable[str], what: str) -> str:
+def _acting_role(actor, household: Household, allowed: Iterable[str], what: str, *, state_label: str = "") -> str:
+    """The role in which ``actor`` takes ``what`` for ``household``: one of ``allowed`` held at a place covering
+    the household (§5 "Who may act"); 404 outside the jurisdiction, PermissionDenied naming who may act."""
     ensure_in_scope(actor, household)  # 404 outside the jurisdiction, before anything else is said
     roles = actor_roles(actor, household)
     if SUPERUSER_ROLE in roles:
@@ -49,7 +50,8 @@ def _acting_role(actor, household: Household, allowed: Iterable[str], what: str)
     usable = sorted(roles & set(allowed))
     if not usable:
         wanted = "、".join(Role(r).label for r in sorted(allowed))
-        raise PermissionDenied(f"“{what}”须由{wanted}办理，您在该户所在辖区没有这些角色。")
+        where = f"申请处于“{state_label}”环节，" if state_label else ""
+        raise PermissionDenied(f"{where}“{what}”须由{wanted}办理，您在该户所在辖区没有这些角色。")
     return usable[0]
 
 
@@ -173,7 +175,8 @@ def application_transition(
     transition = workflow.transition_for(application.kind, action, application.state)
     if transition is None:
         raise ValidationError({"action": f"申请处于“{state_label}”环节，不能执行“{action_label}”。"})
-    role = _acting_role(actor, household, transition.roles, action_label)
+    # Only the roles of the state's forward step may act there, rejection and objection included (the table).
+    role = _acting_role(actor, household, transition.roles, action_label, state_label=state_label)
     if transition.review_step:
         _check_maker_checker(application, actor, action)
     comment = (comment or "").strip()
@@ -243,12 +246,17 @@ def _approve(application: Application, actor) -> None:
         )
     if application.kind == Kind.IDENTIFICATION:
         _check_signatures(application)
-        household_services.household_update(
-            user=actor,
+        decisions.decide(
+            kind=DecisionKind.IDENTIFIED,
             household=household,
+            actor=actor,
+            year=application.year,
             status=HouseholdStatus.IN_POVERTY,
             identified_year=application.year,
             exit_year=None,
+            source=DecisionSource.PROCEDURE,
+            application=application,
+            content=decisions.application_content(application),
         )
         return
     # Exit: re-check eligibility on current data (§5), and refuse with the reasons if it no longer passes.
@@ -257,8 +265,17 @@ def _approve(application: Application, actor) -> None:
         raise ValidationError(
             {"action": ["按当前数据重新评估，该户已不再达到退出标准：", *_failures(assessment.criteria)]}
         )
-    household_services.household_update(
-        user=actor, household=household, status=HouseholdStatus.EXITED, exit_year=application.year
+    decisions.decide(
+        kind=DecisionKind.EXITED,
+        household=household,
+        actor=actor,
+        year=application.year,
+        status=HouseholdStatus.EXITED,
+        identified_year=household.identified_year,
+        exit_year=application.year,
+        source=DecisionSource.PROCEDURE,
+        application=application,
+        content={**decisions.application_content(application), **decisions.assessment_content(assessment)},
     )
 
 
@@ -321,6 +338,53 @@ def household_return_to_poverty(*, actor, household: Household, comment: str) ->
         raise ValidationError({"status": f"只有已脱贫户可以认定返贫，该户状态为“{household.get_status_display()}”。"})
     if not (comment or "").strip():
         raise ValidationError({"comment": "认定返贫须填写依据。"})
-    household = household_services.household_update(user=actor, household=household, status=HouseholdStatus.RETURNED)
+    current = Assessment.objects.filter(household=household, is_current=True).order_by("-year").first()
+    decision = decisions.decide(
+        kind=DecisionKind.RETURNED,
+        household=household,
+        actor=actor,
+        year=current.year if current else _today().year,
+        status=HouseholdStatus.RETURNED,
+        identified_year=household.identified_year,
+        exit_year=household.exit_year,
+        source=DecisionSource.COUNTY,
+        reason=comment,
+        content=decisions.assessment_content(current) if current else {},
+    )
+    household = decision.household
     update_change_reason(household, f"认定返贫：{comment.strip()}")
+    return household
+
+
+REMOVABLE_STATUSES = (
+    HouseholdStatus.IN_POVERTY,
+    HouseholdStatus.RETURNED,
+    HouseholdStatus.EXITED,
+    HouseholdStatus.UNSTABLE,
+    HouseholdStatus.MARGINAL,
+)
+
+
+@transaction.atomic
+def household_remove(*, actor, household: Household, reason: str) -> Household:
+    """A county decision to remove a household wrongly registered (清退, 识别不准; DOMAIN.md §5), with its reason."""
+    household = Household.objects.select_for_update().select_related("village").get(pk=household.pk)
+    _acting_role(actor, household, {"county_staff"}, "清退")
+    if household.status not in REMOVABLE_STATUSES:
+        raise ValidationError({"status": f"该户状态为“{household.get_status_display()}”，不能清退。"})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "清退须填写理由（如识别不准的具体情况）。"})
+    decision = decisions.decide(
+        kind=DecisionKind.REMOVED,
+        household=household,
+        actor=actor,
+        year=_today().year,
+        status=HouseholdStatus.REMOVED,
+        identified_year=household.identified_year,
+        exit_year=household.exit_year,
+        source=DecisionSource.COUNTY,
+        reason=reason,
+    )
+    household = decision.household
+    update_change_reason(household, f"清退：{reason.strip()}")
     return household

@@ -1,4 +1,5 @@
-"""Daily jobs of the procedures (DOMAIN.md §5): list for supervisors what is waiting on them."""
+"""Daily jobs of the procedures (DOMAIN.md §5): list for supervisors what is waiting on them, and check that the
+decision log is intact."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from assessments.selectors import current_assessment_year
 from households.choices import HouseholdStatus
 from procedures import workflow
 from procedures.choices import AlertKind, State
-from procedures.models import Alert, Application
+from procedures.decisions import verify_chain
+from procedures.models import Alert, Application, Decision
 
 
 def _sync(kind: str, wanted: dict[tuple[int, int], tuple[int | None, str]]) -> dict[str, int]:
@@ -79,3 +81,21 @@ def daily_procedure_alerts() -> dict:
             },
         )
     return {str(k): v for k, v in result.items()}
+
+
+@shared_task
+def daily_verify_decisions() -> dict:
+    """Recompute the decision log's hash chains (DOMAIN.md §5); a broken chain is an alert on the household of
+    its first decision that no longer matches, until the chain is intact again."""
+    report = verify_chain()
+    wanted: dict[tuple[int, int], tuple[int | None, str]] = {}
+    for broken in report.breaks:
+        decision = Decision.objects.filter(pk=broken.decision_id).values("household_id", "year").first()
+        if decision is not None:
+            wanted[(decision["household_id"], decision["year"])] = (
+                None,
+                f"县{broken.county}的决定记录链在第{broken.sequence}条（决定记录 #{broken.decision_id}）处校验不通过："
+                f"{broken.reason}。请立即核查数据库操作记录。",
+            )
+    alerts = _sync(AlertKind.DECISIONS_TAMPERED, wanted)
+    return {"counties": report.counties, "decisions": report.decisions, "breaks": len(report.breaks), **alerts}

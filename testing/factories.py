@@ -35,8 +35,9 @@ from assistance.models import (
 from households import choices
 from households.idcard import build_id_number
 from households.models import Household, ImportJob, IncomeRecord, Member, PersonalDataAccess
-from procedures.choices import AlertKind, Kind, Signatory, State
-from procedures.models import Alert, Application, Objection, Signature, Step
+from procedures.choices import AlertKind, DecisionKind, DecisionSource, Kind, Signatory, State
+from procedures.decisions import append_decisions
+from procedures.models import Alert, Application, Decision, Objection, Signature, Step
 from villages.models import County, Township, Village
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
@@ -438,3 +439,26 @@ class AlertFactory(factory.django.DjangoModelFactory):
     household = factory.SubFactory(HouseholdFactory, status=choices.HouseholdStatus.EXITED, exit_year=2019)
     year = 2020
     message = "已脱贫户2020年评估未达标：人均纯收入低于扶贫标准。"
+
+
+class DecisionFactory(factory.django.DjangoModelFactory):
+    """A ``registered`` decision of a new household, appended to its county's hash chain through the procedures'
+    own ``append_decisions`` (the log is append-only: a decision is never saved any other way)."""
+
+    class Meta:
+        model = Decision
+
+    kind = DecisionKind.REGISTERED
+    household = factory.SubFactory(HouseholdFactory)
+    year = factory.LazyAttribute(lambda o: o.household.identified_year)
+    status = factory.LazyAttribute(lambda o: o.household.status)
+    identified_year = factory.LazyAttribute(lambda o: o.household.identified_year)
+    exit_year = factory.LazyAttribute(lambda o: o.household.exit_year)
+    source = DecisionSource.API
+    decided_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        decision = model_class(*args, **kwargs)
+        (decision,) = append_decisions(decision.household.village.county_id, [decision])
+        return decision

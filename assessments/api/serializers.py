@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from assessments.models import Assessment, PovertyLine
 from assessments.rules import CRITERIA
-from povertycase.api.serializers import FullCleanWriteMixin
+from povertycase.api.serializers import FullCleanWriteMixin, StrictFieldsMixin
 
 
 class CriterionSerializer(serializers.Serializer):
@@ -36,7 +36,7 @@ class EligibilitySerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
-class AssessRequestSerializer(serializers.Serializer):
+class AssessRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     year = serializers.IntegerField(min_value=2013, max_value=2100)
 
 

@@ -27,7 +27,7 @@ from assistance.selectors import GAP_LABELS
 from households.models import Household, Member
 from households.personal_data import shown_phone
 from povertycase.api.fields import ScopedPrimaryKeyRelatedField
-from povertycase.api.serializers import FullCleanWriteMixin, request_user
+from povertycase.api.serializers import FullCleanWriteMixin, StrictFieldsMixin, request_user
 from villages.models import County, Township, Village
 
 PLACE_FIELDS = ("county", "township", "village")
@@ -117,7 +117,7 @@ class RoleAssignmentCreateSerializer(RoleGrantSerializer):
         return RoleAssignmentSerializer(instance, context=self.context).data
 
 
-class RoleEndSerializer(serializers.Serializer):
+class RoleEndSerializer(StrictFieldsMixin, serializers.Serializer):
     ends_on = serializers.DateField(required=False, allow_null=True, help_text="结束日期（默认今天）")
 
 
@@ -325,7 +325,7 @@ class LoanEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LoanEventCreateSerializer(serializers.Serializer):
+class LoanEventCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """Repayment (``repayment``: ``amount``), extension (``extension``: ``new_maturity_date``) or renewal
     without repaying principal (``renewal``: ``new_maturity_date``, default a new term from the old maturity)."""
 

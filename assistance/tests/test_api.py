@@ -158,12 +158,18 @@ def png() -> bytes:
 
 
 def test_a_helper_logs_a_visit_as_themselves_and_it_updates_the_household(world):
-    response = world.client("helper").post(
+    # The visitor is the signed-in cadre: a body naming another one is refused (read-only field), nothing written.
+    refused = world.client("helper").post(
         "/api/v1/visits/", visit_body(world, food_secure=False, cadre=world.cadre("first_secretary").pk), format="json"
     )
+    assert refused.status_code == 400
+    assert refused.data == {"cadre": ["该字段只读，不能修改。"]}
+    assert not Visit.objects.exists()
+
+    response = world.client("helper").post("/api/v1/visits/", visit_body(world, food_secure=False), format="json")
     assert response.status_code == 201, response.data
     visit = Visit.objects.get()
-    assert visit.cadre == world.cadre("helper")  # the signed-in cadre, whatever the body says
+    assert visit.cadre == world.cadre("helper")
     assert (response.data["cadre_name"], response.data["food_secure"]) == ("帮扶人杨", False)
     household = Household.objects.get(pk=world.households["H1"].pk)
     assert household.food_secure is False
@@ -280,10 +286,18 @@ def loan_body(world: FieldWorld, **overrides) -> dict:
 
 
 def test_the_county_staff_issues_a_loan_with_derived_dates_and_levels(world):
-    response = world.client("county_staff").post(
+    # The level and the reward are derived, never given: a body giving them is refused, nothing written.
+    refused = world.client("county_staff").post(
         "/api/v1/loans/",
         loan_body(world, issued_on="2024-01-31", term_months=1, warning_level="green", reward_amount="9999"),
         format="json",
+    )
+    assert refused.status_code == 400
+    assert refused.data == {"warning_level": ["该字段只读，不能修改。"], "reward_amount": ["该字段只读，不能修改。"]}
+    assert not MicroLoan.objects.exists()
+
+    response = world.client("county_staff").post(
+        "/api/v1/loans/", loan_body(world, issued_on="2024-01-31", term_months=1), format="json"
     )
     assert response.status_code == 201, response.data
     data = response.data

@@ -21,6 +21,7 @@ from demo.reset import reset_registry
 from demo.writers import DEMO_CHANGE_REASON, CopyWriter, OrmWriter
 from households.idcard import parse_id_number
 from households.models import Household, IncomeRecord, Member
+from procedures.models import Decision, Step
 from villages.models import County, Township, Village
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,14 @@ def digest() -> str:
         h.update(repr(row).encode())
     for row in IncomeRecord.objects.order_by("household__household_number", "year").values_list(
         "household__household_number", "year", *IncomeRecord.AMOUNT_FIELDS
+    ):
+        h.update(repr(row).encode())
+    for row in Decision.objects.order_by("county__code", "sequence").values_list(
+        "county__code", "sequence", "household__household_number", "kind", "year", "status", "exit_year", "source"
+    ):
+        h.update(repr(row).encode())
+    for row in Step.objects.order_by("application__household__household_number", "pk").values_list(
+        "application__household__household_number", "application__kind", "action", "to_state", "actor__username"
     ):
         h.update(repr(row).encode())
     return h.hexdigest()
@@ -298,6 +307,7 @@ def test_primary_causes_follow_the_jiaozuo_distribution():
 def test_same_seed_gives_identical_data_and_another_seed_does_not():
     run("--households", "150", "--seed", "5")
     first = digest()
+    assert Decision.objects.exists() and Step.objects.exists()  # the digest covers the decisions and applications
     run("--households", "150", "--seed", "5", "--reset")
     assert digest() == first
     assert Household.objects.count() == 150
@@ -342,17 +352,19 @@ def test_reset_deletes_registry_history_and_dependent_rows():
     run("--households", "40", "--seed", "1")
     assess_households(household_ids=list(Household.objects.values_list("id", flat=True)), year=2020)
     history = Household.history.model.objects
-    assert history.count() == 40
-    row = history.first()
+    assert history.filter(history_type="+").count() == 40
+    row = history.filter(history_type="+").first()
     assert row.history_user.username == "admin"
     assert row.history_change_reason == DEMO_CHANGE_REASON
+    # The demo village's one county approval changed one household, through the services, by the county clerk.
+    assert [(r.status, r.history_user.username) for r in history.filter(history_type="~")] == [("exited", "luanchuan")]
     assert Member.history.model.objects.count() == Member.objects.count()
     assert IncomeRecord.history.model.objects.count() == IncomeRecord.objects.count()
     assert Village.history.model.objects.count() == Village.objects.count()
     out = run("--households", "25", "--seed", "2", "--reset")
     assert "已清空登记库：40 户" in out
     assert Household.objects.count() == 25
-    assert history.count() == 25
+    assert history.count() == 25 + 1
     assert County.history.model.objects.count() == 9
     assert Member.history.model.objects.count() == Member.objects.count()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,112 @@ def test_invalid_visit_shows_the_errors_and_saves_nothing(phone, live_server, vi
     assert page.get_by_label("走访目的").input_value() == "回访"  # what was typed is kept
     assert no_horizontal_scroll(page)
     assert not Visit.objects.exists()
+
+
+# --- An exit from the phone to the county's approval in the admin (issue 11) ------------------------------------
+
+DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN"}
+
+
+@pytest.fixture
+def exit_world(cast):
+    """The shared cast's 庄子村 with a household whose current assessment passes the exit standard."""
+    from assessments.selectors import current_assessment_year
+    from assessments.services import household_assess
+    from testing.factories import IncomeRecordFactory, id_number_for
+
+    year = current_assessment_year()
+    household = HouseholdFactory(village=cast.village, household_number=f"{cast.village.code}0501")
+    MemberFactory(household=household, name="周玉梅", id_number=id_number_for(7001, area_code="410324"))
+    IncomeRecordFactory(
+        household=household, year=year, wage_income=Decimal("9500.00"), business_income=0, business_expenses=0
+    )
+    assert household_assess(household=household, year=year).eligible
+    return cast, household
+
+
+@pytest.fixture
+def chromium(live_server, exit_world, require_services):
+    """Debian's Chromium, for pages of several sizes (set up after the database fixtures, torn down before)."""
+    if not CHROMIUM.exists():
+        require_services(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+            connections.close_all()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def signed_in(browser, live_server, user, *, size: dict, login_path: str, next_path: str):
+    from testing.cast import PASSWORD as CAST_PASSWORD
+
+    context = browser.new_context(**size)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(f"{live_server.url}{login_path}?next={next_path}")
+    page.get_by_label("用户名").fill(user.username)
+    page.get_by_label("密码").fill(CAST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server.url}{next_path}")
+    return page
+
+
+def test_an_exit_proposed_on_the_phone_is_approved_by_a_supervisor_in_the_admin(chromium, live_server, exit_world):
+    from procedures.models import Application, Decision
+    from procedures.services import application_transition
+
+    cast, household = exit_world
+    card = f"/households/{household.pk}/"
+    phone = signed_in(chromium, live_server, cast.secretary, size=PHONE, login_path="/accounts/login/", next_path=card)
+
+    # The first secretary proposes the exit from the household's card.
+    phone.get_by_role("link", name="提出退出申请").click()
+    phone.wait_for_url(lambda url: url.endswith(f"{card}exit/new/"))
+    assert no_horizontal_scroll(phone)
+    phone.get_by_role("button", name="确认提出退出申请").click()
+    phone.wait_for_url(lambda url: url.startswith(f"{live_server.url}{card}") and "exit/new" not in url)
+    assert "已提出" in phone.locator(".messages").inner_text()
+    application = Application.objects.get(household=household, kind="exit")
+
+    # The village and township steps, each by another person (maker-checker).
+    for action, user in (
+        ("appraise", cast.work_team),
+        ("verify", cast.work_team_2),
+        ("acknowledge", cast.secretary),
+        ("publish_notice", cast.secretary),
+    ):
+        application = application_transition(actor=user, application=application, action=action)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    Application.objects.filter(pk=application.pk).update(
+        notice_started_on=yesterday - dt.timedelta(days=6), notice_ends_on=yesterday
+    )
+    application = application_transition(actor=cast.township_clerk, application=application, action="township_review")
+
+    # A supervisor approves it at county level in the back office.
+    path = f"/admin/procedures/application/{application.pk}/change/"
+    desk = signed_in(chromium, live_server, cast.supervisor, size=DESKTOP, login_path="/admin/login/", next_path=path)
+    step = desk.locator("form.step-form[data-action='county_approve']")
+    step.locator("textarea[name='comment']").fill("经复审，同意退出。")
+    step.get_by_role("button", name="县级审批").click()
+    desk.wait_for_load_state()
+    assert "县级审批公告" in desk.locator("body").inner_text()
+
+    household.refresh_from_db()
+    assert (household.status, household.exit_year) == ("exited", application.year)
+    decision = Decision.objects.get(application=application)
+    assert decision.decided_by == cast.supervisor and decision.kind == "exited"
+
+    # The card on the phone shows the decision.
+    phone.goto(f"{live_server.url}{card}")
+    assert "脱贫退出" in phone.locator("body").inner_text()
+    assert "已脱贫" in phone.locator("h1, .status, body").first.inner_text()

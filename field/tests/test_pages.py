@@ -31,6 +31,9 @@ from assistance.models import Cadre, Visit
 from assistance.selectors import compliance_gaps
 from assistance.services import household_assign_helper, loan_issue
 from households.models import Household, Member, PersonalDataAccess
+from procedures.choices import AlertKind, Kind, State
+from procedures.models import Alert, Application
+from procedures.services import household_remove
 from testing.cast import PASSWORD, cast_member
 from testing.factories import (
     CountyFactory,
@@ -618,3 +621,171 @@ def test_village_page_of_another_village_is_404(client, world):
     logged_in(client, world.secretary)
     assert client.get(reverse("field:village", args=[world.v2.code])).status_code == 404
     assert client.get(reverse("field:village", args=["999999999999"])).status_code == 404
+
+
+# --- the procedures on the phone (DOMAIN.md §5) -------------------------------------------------------------------
+
+
+def propose_url(household) -> str:
+    return reverse("field:propose_exit", args=[household.pk])
+
+
+def assess_eligible(household) -> Assessment:
+    year = current_assessment_year()
+    IncomeRecordFactory(household=household, year=year, wage_income=Decimal("20000.00"))
+    assessment = household_assess(household=household, year=year)
+    assert assessment.eligible
+    return assessment
+
+
+def assess_failing(household) -> Assessment:
+    household.food_secure = False
+    household.house_safety_grade = "D"
+    household.save()
+    assessment = household_assess(household=household, year=current_assessment_year())
+    assert not assessment.eligible
+    return assessment
+
+
+def test_secretary_is_offered_propose_exit_only_for_an_eligible_household(client, world):
+    assess_eligible(world.h1)
+    failing = assess_failing(world.h2)
+    client = logged_in(client, world.secretary)
+
+    assert propose_url(world.h1) in page_text(client.get(card_url(world.h1)))
+    page = page_text(client.get(card_url(world.h2)))
+    assert propose_url(world.h2) not in page
+    assert "暂不能提出退出申请" in page
+    for criterion in failing.criteria:
+        if not criterion["passed"]:
+            assert criterion["message"] in page
+
+
+def test_helper_is_not_offered_propose_exit_and_is_refused_if_he_posts(client, world):
+    assess_eligible(world.h1)
+    client = logged_in(client, world.helper)
+
+    assert propose_url(world.h1) not in page_text(client.get(card_url(world.h1)))
+    response = client.post(propose_url(world.h1), {"comment": ""})
+
+    assert response.status_code == 200
+    page = page_text(response)
+    assert "“提出退出”须由驻村第一书记、驻村工作队员办理，您在该户所在辖区没有这些角色。" in page
+    assert not Application.objects.exists()
+
+
+def test_proposing_an_exit_on_the_phone_opens_the_application(client, world):
+    assess_eligible(world.h1)
+    client = logged_in(client, world.secretary)
+    confirmation = page_text(client.get(propose_url(world.h1)))
+    assert "确认提出退出申请" in confirmation and "✓ 达到退出标准" in confirmation
+
+    response = client.post(propose_url(world.h1), {"comment": "经村两委会议研究提出。"})
+
+    assert response.status_code == 302 and response.url == card_url(world.h1) + "#procedures"
+    application = Application.objects.get(household=world.h1)
+    assert (application.kind, application.year, application.state, application.created_by) == (
+        Kind.EXIT,
+        current_assessment_year(),
+        State.PROPOSED,
+        world.secretary,
+    )
+    assert application.steps.get().comment == "经村两委会议研究提出。"
+    card = page_text(client.get(response.url))
+    assert "已提出" in card and "退出申请" in card
+    assert reverse("field:application", args=[application.pk]) in card
+    assert "村两委提出" in card
+    assert propose_url(world.h1) not in card  # not offered twice
+    assert Household.objects.get(pk=world.h1.pk).status == "in_poverty"  # only the county's decision exits it
+
+
+def test_proposing_an_exit_for_an_ineligible_household_is_refused_naming_the_failing_criteria(client, world):
+    failing = assess_failing(world.h2)
+
+    response = logged_in(client, world.secretary).post(propose_url(world.h2), {"comment": "提出"})
+
+    assert response.status_code == 200
+    page = page_text(response)
+    assert "该户未达到退出标准：" in page
+    for criterion in failing.criteria:
+        if not criterion["passed"]:
+            assert criterion["message"] in page
+    assert "确认提出退出申请" not in page
+    assert not Application.objects.exists()
+
+
+def test_proposing_an_exit_outside_the_jurisdiction_is_404(client, world):
+    assess_eligible(world.h4)
+    client = logged_in(client, world.secretary)
+    assert client.get(propose_url(world.h4)).status_code == 404
+    assert client.post(propose_url(world.h4), {"comment": ""}).status_code == 404
+    assert not Application.objects.exists()
+
+
+def test_card_explains_an_exited_household_whose_new_assessment_fails(client, world):
+    world.h3.status = "exited"
+    world.h3.exit_year = 2019
+    world.h3.save()
+    household_assess(household=world.h3, year=current_assessment_year())  # no income recorded: fails
+    Alert.objects.create(
+        kind=AlertKind.RETURN_CANDIDATE,
+        household=world.h3,
+        year=current_assessment_year(),
+        message="已脱贫户最新评估未达标：人均纯收入未达标",
+    )
+
+    page = page_text(logged_in(client, world.secretary).get(card_url(world.h3)))
+
+    assert "已脱贫" in page and "✗ 未达到退出标准" in page
+    assert "已脱贫户新评估未达标，已列入返贫风险提醒" in page
+    assert "已脱贫户最新评估未达标：人均纯收入未达标" in page
+    assert propose_url(world.h3) not in page
+
+
+def test_card_lists_the_households_decisions(client, world, staff_user):
+    household_remove(actor=staff_user, household=world.h2, reason="家有财政供养人员，识别不准。")
+
+    page = page_text(logged_in(client, world.secretary).get(card_url(world.h2)))
+
+    decisions = page.split('class="criteria decisions"')[1].split("</ul>")[0]
+    assert "清退" in decisions and "家有财政供养人员，识别不准。" in decisions
+    assert staff_user.cadre.name in decisions
+    assert "尚无决定记录" in page_text(logged_in(client, world.secretary).get(card_url(world.h1)))
+
+
+def test_alerts_are_shown_only_to_cadres_whose_place_covers_the_household(client, world, city_admin, staff_user):
+    year = current_assessment_year()
+    ours = Alert.objects.create(kind=AlertKind.STALLED, household=world.h1, year=year, message="杨山村提醒：停留过久")
+    Alert.objects.create(kind=AlertKind.NOTICE_ENDED, household=world.h4, year=year, message="蒿坪村提醒：公示期满")
+    Alert.objects.create(
+        kind=AlertKind.RETURN_CANDIDATE,
+        household=world.h1,
+        year=year,
+        message="已处理的提醒",
+        resolved_at=timezone.now(),
+    )
+    Alert.objects.create(kind=AlertKind.DECISIONS_TAMPERED, household=world.h1, year=year, message="决定记录链异常")
+    v2_secretary = make_cadre_user(
+        actor=city_admin,
+        username="haoping_secretary",
+        name="蒿坪村第一书记",
+        role=Role.FIRST_SECRETARY,
+        village=world.v2,
+    )
+
+    def alerts_on(user, url) -> str:
+        page = page_text(logged_in(client, user).get(url))
+        return page.split('id="alerts"')[1].split("</details>")[0] if 'id="alerts"' in page else ""
+
+    mine = alerts_on(world.secretary, "/")
+    assert "杨山村提醒：停留过久" in mine and world.h1.household_number in mine
+    assert "蒿坪村提醒" not in mine and "已处理的提醒" not in mine and "决定记录链异常" not in mine
+    assert "杨山村提醒" in alerts_on(world.secretary, reverse("field:village", args=[world.v1.code]))
+    theirs = alerts_on(v2_secretary, "/")
+    assert "蒿坪村提醒：公示期满" in theirs and "杨山村提醒" not in theirs
+    assert "杨山村提醒" in alerts_on(world.helper, "/")  # the helper of H1
+    county = alerts_on(staff_user, "/")
+    assert "杨山村提醒" in county and "蒿坪村提醒" in county
+    assert alerts_on(staff_user, reverse("field:village", args=[world.v2.code])).count("提醒：") == 1
+    card = page_text(logged_in(client, world.secretary).get(card_url(world.h1)))
+    assert ours.message in card and "决定记录链异常" not in card

@@ -12,6 +12,7 @@ from households.imports import services as imports
 from households.models import Household, ImportJob, IncomeRecord, Member
 from households.personal_data import shown_id_number, shown_phone
 from povertycase.api.fields import ScopedPrimaryKeyRelatedField
+from povertycase.api.serializers import StrictFieldsMixin
 from villages.models import Village
 
 MEMBER_FIELDS = (
@@ -270,7 +271,7 @@ class ImportJobSerializer(ImportJobListSerializer):
         read_only_fields = fields
 
 
-class ImportUploadSerializer(serializers.Serializer):
+class ImportUploadSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField(help_text="Excel工作簿（.xlsx），用导入模板填写")
 
     def validate_file(self, upload):

@@ -23,7 +23,7 @@ from households.imports.read import FILE_SHEET, MAX_REPORTED_ERRORS, ErrorList, 
 from households.imports.validate import validate_workbook
 from households.imports.write import Written, write_plan
 from households.models import Household, ImportJob
-from households.signals import households_bulk_written
+from households.signals import households_bulk_written, households_registered
 from households.xlsx_reader import WorkbookError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def import_workbook(
     reason: str = "Excel导入",
     progress: Callable[[int], None] | None = None,
     recompute: bool = True,
+    import_job_id: int | None = None,
 ) -> ImportResult:
     """Validate a workbook (the dry run) and, when ``commit`` and it is clean, write it all in one transaction
     with history rows by ``user`` and ``reason``; after the commit ``households_bulk_written`` is sent, on which
@@ -74,6 +75,14 @@ def import_workbook(
     try:
         with transaction.atomic():
             written = write_plan(plan, user=user, reason=reason)
+            # Each new household's registered decision, in the same transaction (received by procedures).
+            households_registered.send(
+                sender=Household,
+                household_ids=written.created_ids,
+                user=user,
+                source="import",
+                import_job_id=import_job_id,
+            )
             if recompute:
                 household_ids, years = list(written.household_ids), sorted(written.years)
                 transaction.on_commit(
@@ -102,7 +111,12 @@ def run_job(job: ImportJob, *, commit: bool) -> ImportJob:
     job.save(update_fields=["status", "progress"])
     try:
         result = import_workbook(
-            job.file.path, user=job.user, commit=commit, reason=f"Excel导入 #{job.pk}", progress=progress
+            job.file.path,
+            user=job.user,
+            commit=commit,
+            reason=f"Excel导入 #{job.pk}",
+            progress=progress,
+            import_job_id=job.pk,
         )
     except Exception:
         logger.exception("import job %s failed", job.pk)

@@ -36,6 +36,7 @@ from households.excel_columns import HOUSEHOLD_SHEET, INCOME_SHEET, MEMBER_SHEET
 from households.idcard import parse_id_number
 from households.imports.read import FILE_SHEET, ErrorList, SheetColumns, chunks, data_rows, read_sheets
 from households.models import Household, IncomeRecord, Member
+from households.services import DECIDED_FIELD_MESSAGE
 from households.xlsx_reader import WorkbookError, XlsxReader
 from povertycase.jurisdiction import jurisdiction_for, scope_to
 from villages.models import Village
@@ -233,6 +234,11 @@ class _Validator:
                 self.errors.add(sheet, row, "village", f"村代码{code}不存在，请核对12位行政区划代码。")
             elif village is not None and not may_register_in(village):
                 self.errors.add(sheet, row, "village", f"村代码{code}（{village.name}）不在您的辖区内。")
+            if household is not None:
+                # Status and years change only by decisions (DOMAIN.md §5): an update may repeat them, not change them.
+                for name in Household.DECIDED_FIELDS:
+                    if name in values and values[name] != getattr(household, name):
+                        self.errors.add(sheet, row, name, DECIDED_FIELD_MESSAGE)
             household = household or Household(household_number=number)
             if village is not None:
                 household.village_id = village.pk

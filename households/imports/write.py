@@ -38,6 +38,7 @@ class Written:
     incomes_created: int = 0
     incomes_updated: int = 0
     household_ids: list[int] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)  # the households entered into the register
     years: set[int] = field(default_factory=set)  # the years of the incomes written
 
 
@@ -85,6 +86,7 @@ def write_plan(plan: Plan, *, user, reason: str) -> Written:
         incomes_created=len(income_creates),
         incomes_updated=len(income_updates),
         household_ids=sorted(h.pk for h in households),
+        created_ids=sorted(h.pk for h in new),
         years={r.year for r in plan.incomes},
     )
 

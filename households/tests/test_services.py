@@ -270,12 +270,60 @@ def test_household_update_refuses_invalid_data_and_changes_nothing(clerk):
     history_before = household.history.count()
 
     with pytest.raises(ValidationError) as excinfo:
-        services.household_update(user=clerk, household=household, status="exited", exit_year=2015)
+        services.household_update(user=clerk, household=household, address="x" * 201)
 
-    assert "脱贫年度不能早于识别年度。" in excinfo.value.message_dict["exit_year"]
+    assert "address" in excinfo.value.message_dict
     household.refresh_from_db()
-    assert (household.status, household.exit_year) == ("in_poverty", None)
+    assert household.address != "x" * 201
     assert household.history.count() == history_before
+
+
+@pytest.mark.parametrize(
+    "change", [{"status": "exited"}, {"exit_year": 2020}, {"identified_year": 2016}, {"status": "removed"}]
+)
+def test_household_update_and_replace_refuse_the_decided_fields(clerk, village, change):
+    """Status and years change only by the decisions of the procedures (DOMAIN.md §5), never by an edit."""
+    household = _registered(clerk, village)
+    before = row_counts()
+    name = next(iter(change))
+
+    with pytest.raises(ValidationError) as updated:
+        services.household_update(user=clerk, household=household, address="新地址", **change)
+    with pytest.raises(ValidationError) as replaced:
+        services.household_replace(
+            user=clerk,
+            household=household,
+            members=[{"id": pk} for pk in household.members.values_list("pk", flat=True)],
+            incomes=[{"year": 2015}],
+            **change,
+        )
+
+    for refused in (updated, replaced):
+        assert refused.value.message_dict == {name: [services.DECIDED_FIELD_MESSAGE]}
+    assert row_counts() == before
+    household.refresh_from_db()
+    assert (household.status, household.address) == ("in_poverty", "栾川县城关镇庙子村3组")
+
+
+def test_household_update_accepts_the_decided_fields_unchanged(clerk, village):
+    household = _registered(clerk, village)
+
+    services.household_update(user=clerk, household=household, status="in_poverty", identified_year=2015, address="新")
+
+    household.refresh_from_db()
+    assert household.address == "新"
+
+
+def test_household_decision_apply_writes_the_decided_fields_with_the_user(clerk, village):
+    household = _registered(clerk, village)
+
+    services.household_decision_apply(
+        user=clerk, household=household, status="exited", identified_year=2015, exit_year=2019
+    )
+
+    household.refresh_from_db()
+    assert (household.status, household.exit_year) == ("exited", 2019)
+    assert household.history.latest().history_user == clerk
 
 
 @pytest.mark.parametrize("name", ["staus", "members", "created_at", "id"])

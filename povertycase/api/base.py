@@ -19,6 +19,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from povertycase.api.serializers import refuse_unknown_fields
 from povertycase.jurisdiction import ensure_in_scope, scope_to
 
 
@@ -113,13 +114,22 @@ def exception_handler(exc, context):
 
 
 class ScopedViewSetMixin:
-    """``get_queryset`` through ``scope_to``; writes inside one transaction; what a create or update wrote must
-    still lie in the user's jurisdiction, else the whole write rolls back (404)."""
+    """``get_queryset`` through ``scope_to``; writes inside one transaction, their bodies strict (no unknown or
+    read-only key); what a create or update wrote must still lie in the user's jurisdiction, else the whole write
+    rolls back (404)."""
 
     permission_classes = [permissions.IsAuthenticated, ScopedModelPermissions]
 
     def get_queryset(self):
         return scope_to(self.request.user, super().get_queryset())
+
+    def get_serializer(self, *args, **kwargs):
+        """Every write's serializer: a key of the body it does not take (unknown or read-only, nested ones too)
+        is refused with 400 naming it, with the body's other errors, before anything is written."""
+        serializer = super().get_serializer(*args, **kwargs)
+        if "data" in kwargs:
+            refuse_unknown_fields(serializer)
+        return serializer
 
     def perform_create(self, serializer):
         ensure_in_scope(self.request.user, serializer.save())

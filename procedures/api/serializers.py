@@ -11,6 +11,7 @@ from assessments.models import Assessment
 from assessments.rules import CRITERION_LABELS
 from households.models import Household
 from povertycase.api.fields import ScopedPrimaryKeyRelatedField
+from povertycase.api.serializers import StrictFieldsMixin
 from procedures import labels, workflow
 from procedures.choices import Action, Signatory
 from procedures.models import Application, Objection, Signature, Step
@@ -213,7 +214,7 @@ class ExitApplicationSerializer(ApplicationSerializer):
 # Requests
 
 
-class ApplicationCreateSerializer(serializers.Serializer):
+class ApplicationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     household = ScopedPrimaryKeyRelatedField(queryset=Household.objects.all(), help_text="户ID")
     year = serializers.IntegerField(min_value=2013, max_value=2100, help_text="申请年度")
     comment = serializers.CharField(required=False, allow_blank=True, default="", help_text="意见（可空）")
@@ -225,7 +226,7 @@ class ObjectionRequestSerializer(serializers.Serializer):
     raised_on = serializers.DateField(required=False, allow_null=True, default=None, help_text="提出日期（默认今天）")
 
 
-class TransitionRequestSerializer(serializers.Serializer):
+class TransitionRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     action = serializers.ChoiceField(choices=Action.choices, help_text="操作，见资源的available_actions")
     comment = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="意见；不予通过（reject）时必填"
@@ -235,7 +236,7 @@ class TransitionRequestSerializer(serializers.Serializer):
     )
 
 
-class SignatureRequestSerializer(serializers.Serializer):
+class SignatureRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     signatory = serializers.ChoiceField(choices=Signatory.choices, help_text="签字人身份")
     name = serializers.CharField(max_length=50, help_text="签字人姓名")
     signed_on = serializers.DateField(help_text="签字日期")

@@ -20,7 +20,7 @@ from assessments.models import Assessment
 from assessments.services import household_assess
 from households.choices import HouseholdStatus
 from households.models import Household
-from procedures import services
+from procedures import services, workflow
 from procedures.choices import Action, Kind, Signatory, State
 from procedures.models import Application, Objection, Signature
 from procedures.workflow import transition_for
@@ -30,6 +30,7 @@ from testing.factories import HouseholdFactory, IncomeRecordFactory, MemberFacto
 YEAR = 2020  # the latest year with a national poverty line (4,000 yuan): the year the daily job assesses
 
 # Who takes which step on the happy path. Maker-checker needs a different village user for each review step.
+# A rejection or an objection is taken by whoever takes the state's forward step (``step_actor``).
 STEP_ACTORS = {
     Action.REVIEW: "team_a",
     Action.CONFIRM: "team_b",
@@ -37,11 +38,9 @@ STEP_ACTORS = {
     Action.VERIFY: "team_b",
     Action.ACKNOWLEDGE: "secretary",
     Action.PUBLISH_NOTICE: "secretary",
-    Action.OBJECT: "secretary",
     Action.TOWNSHIP_REVIEW: "township",
     Action.PUBLISH_TOWNSHIP_NOTICE: "township",
     Action.COUNTY_APPROVE: "county",
-    Action.REJECT: "township",
 }
 # The role recorded on the step for each of those users.
 USER_ROLES = {
@@ -78,6 +77,15 @@ SIGNATORY_NAMES = {
     Signatory.TOWNSHIP_PARTY_SECRETARY: "赵玉梅",
     Signatory.TOWNSHIP_HEAD: "周红霞",
 }
+
+
+def step_actor(kind: str, state: str, action: str) -> str:
+    """The world's user who takes ``action`` in ``state``: only the roles of the state's forward step may also
+    reject or object there (DOMAIN.md §5 "Who may act"), so those go to the forward step's user."""
+    if action in workflow.SIDE_ACTIONS:
+        forward = workflow.forward_transitions(kind, state)
+        action = forward[0].action if forward else Action.COUNTY_APPROVE  # closed: any role is refused alike
+    return STEP_ACTORS[action]
 
 
 class Clock:
@@ -139,7 +147,9 @@ class World:
         return services.application_open(actor=self.user(actor), household=household, kind=kind, year=year)
 
     def act(self, application: Application, action: str, *, actor: str | None = None, **kwargs) -> Application:
-        actor = actor or STEP_ACTORS[action]
+        if actor is None:
+            state = Application.objects.values_list("state", flat=True).get(pk=application.pk)
+            actor = step_actor(application.kind, state, action)
         if action == Action.OBJECT and "objection" not in kwargs:
             kwargs["objection"] = services.ObjectionInput(text="该户家中有小汽车一辆。", raised_by="村民张秀英")
         if action == Action.REJECT and "comment" not in kwargs:

@@ -107,18 +107,19 @@ def test_all_lists_the_whole_jurisdiction(client, world, queue):
     assert listed(response) == {app.pk for key, app in queue.items() if key != "other_county"}
 
 
-def test_queue_columns_show_kind_state_notice_end_and_waiting_days(client, world, queue):
+def test_queue_columns_show_application_state_notice_end_and_waiting_days(client, world, queue):
     application = queue["identification_notice_ended"]
     Application.objects.filter(pk=application.pk).update(state_entered_at=timezone.now() - dt.timedelta(days=12))
 
     content = logged_in(client, world.user("county")).get(CHANGELIST).content.decode()
 
-    for heading in ("贫困户", "类别", "年度", "当前环节", "公示截止日期（含）", "在当前环节已等待（天）"):
+    for heading in ("贫困户", "所在村", "申请", "当前环节", "申请年度评估", "已等待（天）", "下一步", "提醒"):
         assert heading in content
     assert application.household.household_number in content
-    assert '<td class="field-state">第二次村内公示</td>' in content
-    assert application.notice_ends_on.strftime("%Y") in content
-    assert '<td class="field-waiting_days_display">12</td>' in content
+    assert f'<td class="field-queue_application">{YEAR}年识别</td>' in content
+    notice_end = f"{application.notice_ends_on:%Y-%m-%d}"
+    assert f'<td class="field-queue_state">第二次村内公示<br><small>公示至{notice_end}</small></td>' in content
+    assert '<td class="field-queue_waiting_days">12</td>' in content
     with_counts = logged_in(client, world.user("county")).get(CHANGELIST, {"_facets": "True"})
     assert "待我办理 (2)" in with_counts.content.decode()
 
@@ -220,7 +221,7 @@ def test_bulk_approve_takes_each_application_on_and_lists_the_refused_with_reaso
     assert refused == {
         unsigned.pk: "六签字不全，缺少：乡镇长。",
         stale.pk: refused[stale.pk],
-        townships_step.pk: "“乡镇审核”须由乡镇扶贫专干办理，您在该户所在辖区没有这些角色。",
+        townships_step.pk: "申请处于“村内公示”环节，“乡镇审核”须由乡镇扶贫专干办理，您在该户所在辖区没有这些角色。",
     }
     assert refused[stale.pk].startswith("按当前数据重新评估，该户已不再达到退出标准：")
     assert CRITERION_LABELS["income"] in refused[stale.pk]
@@ -259,20 +260,27 @@ def test_bulk_reject_without_a_reason_is_refused_and_changes_nothing(client, wor
         assert snapshot(application) == before[application.pk]
 
 
-def test_bulk_reject_with_a_reason_rejects_each_application(client, world):
+def test_bulk_reject_with_a_reason_rejects_each_application_at_the_users_own_stage(client, world):
     first = world.application(Kind.IDENTIFICATION, State.VILLAGE_NOTICE)
-    second = world.application(Kind.EXIT, State.APPRAISED)
+    second = world.application(Kind.EXIT, State.VILLAGE_NOTICE)
+    village_stage = world.application(Kind.EXIT, State.APPRAISED)  # the village's to reject, not the township's
     closed = world.application(Kind.EXIT, State.COUNTY_APPROVED)
     client = logged_in(client, world.user("township"))
+    before = snapshot(village_stage)
 
     response = _post_action(
-        client, "bulk_reject", [first, second, closed], confirm="1", comment="经核查，收入情况不实。"
+        client, "bulk_reject", [first, second, village_stage, closed], confirm="1", comment="经核查，收入情况不实。"
     )
 
     assert {o.application.pk for o in response.context["passed"]} == {first.pk, second.pk}
     assert [(row["application"].pk, row["reason"]) for row in response.context["refused"]] == [
-        (closed.pk, "申请处于“县级审批公告”环节，不能执行“不予通过”。")
+        (
+            village_stage.pk,
+            "申请处于“民主评议”环节，“不予通过”须由驻村第一书记、驻村工作队员办理，您在该户所在辖区没有这些角色。",
+        ),
+        (closed.pk, "申请处于“县级审批公告”环节，不能执行“不予通过”。"),
     ]
+    assert snapshot(village_stage) == before
     for application in (first, second):
         application.refresh_from_db()
         step = application.steps.last()

@@ -311,7 +311,10 @@ def test_work_team_member_takes_the_review_step(world):
             "review",
             {},
             403,
-            {"detail": "“民主评议”须由驻村第一书记、驻村工作队员办理，您在该户所在辖区没有这些角色。"},
+            {
+                "detail": "申请处于“本人申请”环节，“民主评议”须由驻村第一书记、驻村工作队员办理，"
+                "您在该户所在辖区没有这些角色。"
+            },
             id="wrong-role",
         ),
         pytest.param(
@@ -356,7 +359,8 @@ def test_objection_during_the_notice_sends_the_application_back(world, clock):
     application = world.application(Kind.IDENTIFICATION, State.VILLAGE_NOTICE)
     objection = {"text": "该户家中有小汽车一辆。", "raised_by": "村民张秀英", "raised_on": clock.today.isoformat()}
 
-    response = transition(world, "secretary", application, "object", objection=objection)
+    # During the first notice the objection is the township reviewer's to record (DOMAIN.md §5 "Who may act").
+    response = transition(world, "township", application, "object", objection=objection)
 
     assert response.status_code == 200, response.data
     assert response.data["state"] == "committee_confirmed"
@@ -369,7 +373,7 @@ def test_objection_during_the_notice_sends_the_application_back(world, clock):
     assert (recorded["during_state"], recorded["during_state_label"], recorded["recorded_by"]) == (
         "village_notice",
         "村内公示",
-        "v1_secretary",
+        "t1_clerk",
     )
     step = response.data["steps"][-1]
     assert (step["action"], step["from_state"], step["to_state"]) == ("object", "village_notice", "committee_confirmed")
@@ -381,11 +385,11 @@ def test_objection_without_its_text_is_refused(world):
     application = world.application(Kind.IDENTIFICATION, State.VILLAGE_NOTICE)
     before = snapshot(application)
 
-    missing = transition(world, "secretary", application, "object")
+    missing = transition(world, "township", application, "object")
     assert missing.status_code == 400
     assert missing.data == {"objection": ["记录异议须填写异议内容和提出人。"]}
 
-    blank = transition(world, "secretary", application, "object", objection={"text": "", "raised_by": "村民"})
+    blank = transition(world, "township", application, "object", objection={"text": "", "raised_by": "村民"})
     assert blank.status_code == 400
     assert set(blank.data) == {"objection.text"}
     assert snapshot(application) == before

@@ -1,4 +1,6 @@
-"""``manage.py generate_demo_data --households N --seed S [--reset] [--if-empty] [--years 2019,2020]``."""
+"""``manage.py generate_demo_data --households N --seed S [--reset] [--if-empty] [--years 2019,2020]``: the demo
+registry with its decision log, the demo logins, the assessments, the demo village's applications and, once, the
+daily jobs' alerts (also with ``--if-empty`` on an existing registry, so that ``dev.py run`` shows them)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from assessments.models import LineKind, PovertyLine
-from assessments.selectors import keyset_pages
-from assessments.services import assess_households
 from demo.generator import DEFAULT_YEARS, generate
 from demo.logins import DemoLogin, assign_demo_roles, demo_admin, ensure_demo_logins
+from demo.procedures import raise_alerts
 from demo.reset import registry_counts, registry_has_data, reset_registry
+from demo.setup import finish_demo
 from households.choices import HouseholdStatus
+from procedures.choices import AlertKind, Kind, State
+from procedures.models import Alert
 
 
 def parse_years(raw: str) -> tuple[int, ...]:
@@ -28,8 +32,9 @@ def parse_years(raw: str) -> tuple[int, ...]:
 
 class Command(BaseCommand):
     help = (
-        "生成洛阳市演示数据：9个县（市）、乡镇、行政村、贫困户、家庭成员和年度收入，并创建演示登录账号。"
-        "同一 --seed 总是生成完全相同的数据。已有数据时须加 --reset（清空后重建）或 --if-empty（有数据则跳过）。"
+        "生成洛阳市演示数据：9个县（市）、乡镇、行政村、贫困户、家庭成员、年度收入和决定记录，创建演示登录账号，"
+        "在演示村办理各环节的识别/退出申请，并运行一次每日提醒。同一 --seed 总是生成完全相同的数据。"
+        "已有数据时须加 --reset（清空后重建）或 --if-empty（有数据则跳过生成，只刷新账号和提醒）。"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -82,6 +87,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 logins = ensure_demo_logins()
                 assign_demo_roles()
+            self._print_alerts(raise_alerts())
             self._print_logins(logins)
             return
         if not reset and registry_has_data():
@@ -128,20 +134,40 @@ class Command(BaseCommand):
         self.stdout.write(f"  家庭成员     {result.members}（其中不在户 {result.inactive_members}）")
         self.stdout.write(f"  收入记录     {result.income_records}（年度 {'、'.join(map(str, result.years))}）")
         self.stdout.write(f"  变更历史     {result.history_rows}")
+        self.stdout.write(f"  决定记录     {result.decisions}（建档登记；已脱贫户另有脱贫退出，均注明由原档案迁移）")
         if result.households:
             statuses = sorted(result.statuses.items(), key=lambda x: -x[1])
             self.stdout.write("  户状态       " + "，".join(f"{HouseholdStatus(s).label} {n}" for s, n in statuses))
-        if assess:
-            assess_started = time.perf_counter()
-            for year in year_list:
-                for page in keyset_pages(year=year):
-                    assess_households(household_ids=page, year=year)
-            self.stdout.write(f"  退出评估     已计算（{time.perf_counter() - assess_started:.1f} 秒）")
+        self.stdout.write(
+            f"  返贫风险户   {len(result.return_candidates)}（有意设置：已脱贫户最新年度收入低于扶贫标准）"
+        )
+        finished = finish_demo(years=year_list, assess=assess)
+        if finished.assess_seconds is not None:
+            self.stdout.write(f"  退出评估     已计算（{finished.assess_seconds:.1f} 秒）")
         else:
             self.stdout.write("提示：运行 manage.py recompute_eligibility --sync 计算退出评估。")
+        applications = finished.procedures.applications
+        if applications:
+            order = list(State.values)
+            states = "，".join(
+                f"{Kind(kind).label}·{State(state).label} {n}"
+                for (kind, state), n in sorted(applications.items(), key=lambda x: (x[0][0], order.index(x[0][1])))
+            )
+            self.stdout.write(f"  演示村申请   {sum(applications.values())} 件：{states}")
+        self._print_alerts(finished.alerts)
         self._print_logins(logins)
+
+    def _print_alerts(self, alerts: dict) -> None:
+        chain = alerts["decisions"]
+        verdict = "完整" if not chain["breaks"] else f"有 {chain['breaks']} 个县不符，请运行 manage.py verify_decisions"
+        self.stdout.write(f"  决定记录链   已校验 {chain['counties']} 个县的 {chain['decisions']} 条，{verdict}")
+        open_alerts = Alert.objects.filter(resolved_at__isnull=True)
+        counts = {kind: open_alerts.filter(kind=kind).count() for kind in AlertKind.values}
+        listed = "，".join(f"{AlertKind(k).label} {n}" for k, n in counts.items() if n)
+        self.stdout.write(f"  待办提醒     {listed or '无'}")
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
         self.stdout.write("演示登录账号（仅供演示，勿用于生产环境）：")
         for login in logins:
-            self.stdout.write(f"  {login.username} / {login.password}  {login.description}")
+            who = f"{login.name}，{login.description}" if login.name else login.description
+            self.stdout.write(f"  {login.username} / {login.password}  {who}")
