@@ -27,7 +27,7 @@ from collections import Counter
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assessments import fingerprint, rules
+from assessments import fingerprint, rules, store
 from assessments.facts import rule_settings
 from assessments.models import LineKind
 from assessments.selectors import ASSESSED_EXCLUDED_STATUSES
@@ -317,6 +317,7 @@ def assess_households(*, household_ids: list[int], year: int) -> RecomputeSummar
         return RecomputeSummary()
     parameters = _parameters(household_ids=household_ids, year=year)
     with transaction.atomic(), connection.cursor() as cursor:
+        store.lock_households(household_ids=household_ids, year=year)  # before the facts are read
         # JIT compiling this expression-heavy statement took longer (7 s) than running it: off for this transaction.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(COMPUTE_SQL, parameters)

@@ -14,6 +14,7 @@ from assessments.models import Assessment
 from assessments.selectors import current_assessment_year, page_size
 from assessments.tasks import recompute_household_page
 from households.signals import households_bulk_written
+from povertycase.tasks import dispatch
 
 LOOKUP_CHUNK = 2000  # household ids per IN (...) query; well under SQLite's and PostgreSQL's parameter limits
 
@@ -29,10 +30,10 @@ def recompute_bulk_written(sender, *, household_ids: list[int], years: list[int]
         )
     size = page_size()
 
-    def dispatch() -> None:
+    def send_pages() -> None:
         for year in sorted(wanted):
             for start in range(0, len(ids), size):
-                recompute_household_page.delay(ids[start : start + size], year)
+                dispatch(recompute_household_page, ids[start : start + size], year)
 
     # Sent after the commit, so this runs at once; sent inside a transaction, the tasks wait for its commit.
-    transaction.on_commit(dispatch)
+    transaction.on_commit(send_pages)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 
 from assessments import batch, rules
 from assessments.facts import (
@@ -29,7 +29,7 @@ from assessments.facts import (
 from assessments.fingerprint import fingerprint
 from assessments.models import Assessment
 from assessments.selectors import assessable_households
-from assessments.store import RecomputeSummary, store_assessments
+from assessments.store import RecomputeSummary, lock_households, store_assessments
 from households.models import Household, IncomeRecord, Member
 
 
@@ -44,8 +44,10 @@ def assess_households(*, household_ids: list[int], year: int) -> RecomputeSummar
     return assess_households_python(household_ids=household_ids, year=year)
 
 
+@transaction.atomic
 def assess_households_python(*, household_ids: list[int], year: int) -> RecomputeSummary:
     """The batch path in Python: three queries, the pure rules per household, store what changed."""
+    lock_households(household_ids=household_ids, year=year)  # before the facts are read
     rule_config = rule_settings()
     lines = year_lines(year)
     households = list(assessable_households(year=year).filter(id__in=household_ids).values(*HOUSEHOLD_COLUMNS))
@@ -83,6 +85,8 @@ def assess_rows(
 def household_assess(*, household: Household, year: int) -> Assessment:
     """Assess one household for one year now, with the pure rules in Python (the specification, on every
     database), and return its current assessment (written only if changed)."""
-    rows = household_year_rows(household=household, year=year)
-    store_assessments(year=year, computed={household.pk: assess_rows(**rows, rule_config=rule_settings())})
+    with transaction.atomic():
+        lock_households(household_ids=[household.pk], year=year)  # before the facts are read
+        rows = household_year_rows(household=household, year=year)
+        store_assessments(year=year, computed={household.pk: assess_rows(**rows, rule_config=rule_settings())})
     return Assessment.objects.get(household=household, year=year, is_current=True)

@@ -3,7 +3,8 @@
 Signal handlers only collect household ids; the collector registers itself once per transaction with
 ``transaction.on_commit`` and dispatches each household once. A rolled-back transaction drops the collector
 with its other on-commit callbacks, so nothing is dispatched for changes that never happened.
-Bulk writes (``bulk_create``/``update``) send no signals: their callers dispatch explicitly.
+Bulk writes (``bulk_create``/``update``) send no signals: their callers dispatch explicitly. A broker that is down
+is logged, never raised to the user whose write has committed (``povertycase.tasks.dispatch``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.dispatch import receiver
 
 from assessments.models import PovertyLine
 from households.models import Household, IncomeRecord, Member
+from povertycase.tasks import dispatch
 
 
 class _RecomputeCollector:
@@ -26,7 +28,7 @@ class _RecomputeCollector:
 
         self.fired = True
         for household_id in sorted(self.household_ids):
-            recompute_household.delay(household_id)
+            dispatch(recompute_household, household_id)
 
 
 def schedule_household_recompute(household_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
@@ -34,7 +36,7 @@ def schedule_household_recompute(household_id: int, using: str = DEFAULT_DB_ALIA
     if not connection.in_atomic_block:  # autocommit: the change is already committed
         from assessments.tasks import recompute_household
 
-        recompute_household.delay(household_id)
+        dispatch(recompute_household, household_id)
         return
     collector = getattr(connection, "_recompute_collector", None)
     registered = (
@@ -77,4 +79,4 @@ def _line_changed(sender, instance: PovertyLine, using: str, **kwargs) -> None:
         return
     if instance.kind == "poverty":
         year = instance.year
-        transaction.on_commit(lambda: recompute_year.delay(year), using=using)
+        transaction.on_commit(lambda: dispatch(recompute_year, year), using=using)

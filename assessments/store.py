@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assessments import rules
@@ -42,6 +42,24 @@ class RecomputeSummary:
             "failing": {c: self.failing.get(c, 0) for c in rules.CRITERIA},
             "warnings": dict(self.warnings),
         }
+
+
+# Households per advisory lock: a keyset page of 20,000 households takes a handful of locks, not 20,000 (PostgreSQL's
+# lock table holds max_locks_per_transaction × max_connections, 6,400 by default).
+LOCK_BUCKET = 4096
+
+
+def lock_households(*, household_ids, year: int) -> None:
+    """Serialise the recomputes of the same households and year (issue 15: a single recompute racing a batch page
+    could leave the page's older result current). Call inside the transaction, before reading the facts: whoever
+    comes second waits for the first to commit, then reads the newest inputs. Transaction-scoped advisory locks on
+    PostgreSQL, taken in one order (no deadlock); SQLite serialises writers by itself."""
+    if connection.vendor != "postgresql" or not household_ids:
+        return
+    keys = sorted({year * 10**12 + household_id // LOCK_BUCKET for household_id in household_ids})
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _assessment_row(household_id: int, result: rules.AssessmentResult, print_: str, now: dt.datetime) -> Assessment:

@@ -8,11 +8,12 @@ from celery import group, shared_task
 
 from assessments import selectors, services
 from households.models import Household
+from povertycase.tasks import RETRY_POLICY
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **RETRY_POLICY)
 def recompute_household(household_id: int) -> dict:
     """Recompute one household for every relevant year after its inputs changed (dispatched on commit)."""
     if not Household.objects.filter(pk=household_id).exists():
@@ -23,7 +24,7 @@ def recompute_household(household_id: int) -> dict:
     return {"household_id": household_id, "changed": changed}
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **RETRY_POLICY)
 def recompute_household_page(household_ids: list[int], year: int) -> dict:
     """One keyset page of a batch recompute."""
     return services.assess_households(household_ids=household_ids, year=year).as_dict()

@@ -20,6 +20,7 @@ from households.models import IncomeRecord
 TRUE_WORDS = {"是", "有", "y", "yes", "true", "1", "√", "✓"}
 FALSE_WORDS = {"否", "无", "n", "no", "false", "0", "×", "✗"}
 SEPARATORS = ("、", ",", "，", ";", "；")
+MAX_INT = 10**9  # years, months, grades: anything larger is a typo (and past a database integer)
 
 
 class CellError(ValueError):
@@ -46,14 +47,29 @@ def read_code(value: Any) -> str:
     return text
 
 
+def text_code_reader(label: str) -> Callable[[Any], str]:
+    """A long number kept as text (ID number, phone, household number): a number cell is refused, because Excel
+    keeps only 15 digits (4.10324194001015E+17) and drops leading zeros, so its value is a different number."""
+
+    def read(value: Any) -> str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise CellError(f"{label}须以文本格式填写（在Excel中将该列设为文本后重新输入）。")
+        return read_code(value)
+
+    return read
+
+
 def read_int(value: Any) -> int | None:
     text = read_code(value)
     if not text:
         return None
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         raise CellError(f"应为整数，当前为“{text}”。") from None
+    if abs(number) >= MAX_INT:
+        raise CellError(f"数值过大，当前为“{text}”。")
+    return number
 
 
 def read_decimal(value: Any) -> Decimal | None:
@@ -66,7 +82,10 @@ def read_decimal(value: Any) -> Decimal | None:
         raise CellError(f"应为数字，当前为“{text}”。") from None
     if not number.is_finite():
         raise CellError(f"应为数字，当前为“{text}”。")
-    return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    try:
+        return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds (1E+30)
+        raise CellError(f"数值过大，当前为“{text}”。") from None
 
 
 def read_money(value: Any) -> Decimal | None:
@@ -177,15 +196,17 @@ def _bool(field: str, label: str, example: str = "是") -> Column:
     return Column(field, label, read_bool, write_bool, False, example, 8)
 
 
+read_household_number = text_code_reader("户编号")
+
 HOUSEHOLD_SHEET = "户信息"
 MEMBER_SHEET = "家庭成员"
 INCOME_SHEET = "年度收入"
 
 HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
-    Column("household_number", "户编号", read_code, required=True, example="4103241002010001", width=20),
+    Column("household_number", "户编号", read_household_number, required=True, example="4103241002010001", width=20),
     Column("village", "村代码", read_code, required=True, example="410324100201", width=16),
     Column("address", "住址", read_text, example="庄子村3组12号", width=22),
-    Column("phone", "联系电话", read_code, example="13800138000"),
+    Column("phone", "联系电话", text_code_reader("联系电话"), example="13800138000"),
     _choice("identification_standard", "识别标准", choices.IdentificationStandard, example="国家标准"),
     _choice("attribute", "贫困户属性", choices.Attribute, example="一般贫困户"),
     _choice("status", "户状态", choices.HouseholdStatus, example="未脱贫"),
@@ -213,9 +234,11 @@ HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
 )
 
 MEMBER_COLUMNS: tuple[Column, ...] = (
-    Column("household_number", "户编号", read_code, required=True, example="4103241002010001", width=20),
+    Column("household_number", "户编号", read_household_number, required=True, example="4103241002010001", width=20),
     Column("name", "姓名", read_text, required=True, example="张建国"),
-    Column("id_number", "身份证号", read_code, required=True, example="410324196505120130", width=22),
+    Column(
+        "id_number", "身份证号", text_code_reader("身份证号"), required=True, example="410324196505120130", width=22
+    ),
     _choice("relation", "与户主关系", choices.Relation, required=True, example="户主"),
     Column("ethnicity", "民族", read_text, example="汉族"),
     _choice("education_level", "文化程度", choices.EducationLevel, example="初中"),
@@ -235,7 +258,7 @@ MEMBER_COLUMNS: tuple[Column, ...] = (
 
 _INCOME_LABELS = {f.name: str(f.verbose_name) for f in IncomeRecord._meta.fields}
 INCOME_COLUMNS: tuple[Column, ...] = (
-    Column("household_number", "户编号", read_code, required=True, example="4103241002010001", width=20),
+    Column("household_number", "户编号", read_household_number, required=True, example="4103241002010001", width=20),
     Column("year", "年度", read_int, required=True, example=2020, width=8),
     *(
         Column(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -61,6 +62,13 @@ def household_check_heads(*, household: Household) -> None:
         raise ValidationError({"members": message})
 
 
+def _check_member_count(members: list[Mapping[str, Any]]) -> None:
+    """At most ``HOUSEHOLD_MAX_MEMBERS`` members (30 by default) per household, checked before any row."""
+    limit = settings.HOUSEHOLD_MAX_MEMBERS
+    if len(members) > limit:
+        raise ValidationError({"members": f"每户成员最多{limit}人，本次提交了{len(members)}人。"})
+
+
 def _check_ids_unique_in_request(members: list[Mapping[str, Any]]) -> None:
     """One active member per ID number among the members of one request (``households.rules``)."""
     lines = [
@@ -86,6 +94,7 @@ def household_create(
     here once, are recorded as its ``registered`` decision (``households_registered``, received by procedures)."""
     members = list(members)
     incomes = list(incomes)
+    _check_member_count(members)
     _check_ids_unique_in_request(members)
     household = Household(village=village)
     _assign(household, fields)
@@ -211,6 +220,7 @@ def household_replace(
     household = Household.objects.select_for_update().get(pk=household.pk)
     members = list(members)
     incomes = list(incomes)
+    _check_member_count(members)
     _check_ids_unique_in_request(members)
     if _assign(household, fields):
         validated_save(household, user=user)

@@ -4,17 +4,23 @@ openpyxl's read-only mode does the same but builds an object per cell (and, for 
 mode, first scans every sheet for its size): reading a county's file of 20,000 households (120,000 rows)
 took 90 s with it, and takes a few seconds here. Values are those of openpyxl's ``values_only``: str, int,
 float, bool, datetime (for numbers formatted as dates), None for an empty cell. Only the cell values are read
-(no formulas: the cached result is taken, as with openpyxl's ``data_only=True``).
+(no formulas: the cached result is taken, as with openpyxl's ``data_only=True``). A cell that cannot be read
+(a formula without a cached result, a date out of range, a reference to a shared string that does not exist)
+is an ``UnreadableCell`` saying why, in Chinese, when the caller asks (``unreadable_cells=True``, the import's
+validation, which reports it on its cell instead of failing the file); otherwise it is read as empty (None).
 
 The XML is parsed with lxml, without entity resolution or network access, and a workbook that would expand
-past ``MAX_UNCOMPRESSED_BYTES`` is refused before it is read.
+past ``max_uncompressed_bytes`` or ``max_expansion_ratio`` times its compressed size is refused before it is
+read (``WorkbookTooLarge``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,13 +29,16 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_ISO8601
 
-MAX_UNCOMPRESSED_BYTES = 1024**3  # a 20 MB upload of real data expands to ~200 MB; more is a zip bomb
+# A 20 MB upload of real data expands to ~200 MB (ratio ~10); the caller passes the limits of its settings.
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_EXPANSION_RATIO = 100
+RATIO_FLOOR_BYTES = 1024 * 1024  # below this, a high ratio (a sheet of empty rows) holds no memory worth refusing
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 DOC_RELS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
-ROW, CELL, VALUE, INLINE, TEXT, RUN = (f"{MAIN}{name}" for name in ("row", "c", "v", "is", "t", "r"))
+ROW, CELL, VALUE, INLINE, TEXT, RUN, FORMULA = (f"{MAIN}{name}" for name in ("row", "c", "v", "is", "t", "r", "f"))
 # Number formats that are dates although their code is not in openpyxl's table: the East Asian built-in
 # formats (27–36, 50–58; e.g. yyyy"年"m"月"d"日" in Chinese Excel).
 EAST_ASIAN_DATE_FORMATS = frozenset({*range(27, 37), *range(50, 59)})
@@ -37,6 +46,39 @@ EAST_ASIAN_DATE_FORMATS = frozenset({*range(27, 37), *range(50, 59)})
 
 class WorkbookError(Exception):
     """The file is not a readable .xlsx workbook."""
+
+
+class WorkbookTooLarge(WorkbookError):
+    """The workbook would expand past the limits (a zip bomb); the message is Chinese and says which."""
+
+
+@dataclass(frozen=True)
+class UnreadableCell:
+    """A cell whose value cannot be read; ``message`` (Chinese) says why and what to do."""
+
+    message: str
+
+
+NO_CACHED_RESULT = UnreadableCell("公式没有计算结果，请在Excel中保存后重新上传。")
+MISSING_SHARED_STRING = UnreadableCell("单元格的文字在文件中找不到（文件已损坏），请在Excel中另存后重新上传。")
+BAD_NUMBER = UnreadableCell("单元格的数值无法读取（文件已损坏），请在Excel中另存后重新上传。")
+
+
+def expansion_refusal(archive: zipfile.ZipFile, *, max_uncompressed_bytes: int, max_expansion_ratio: int) -> str | None:
+    """Why the archive is refused as a zip bomb (Chinese), or None. The sizes are those the archive declares;
+    ``zipfile`` never inflates a member past its declared size (it fails on the CRC), so they bound memory."""
+    infos = archive.infolist()
+    total = sum(info.file_size for info in infos)
+    compressed = sum(info.compress_size for info in infos)
+    if total > max_uncompressed_bytes:
+        return (
+            f"文件解压后过大（{total / 1024 / 1024:.0f} MB），上限为{max_uncompressed_bytes / 1024 / 1024:.0f} MB，"
+            "请分乡镇或分批导入。"
+        )
+    if total > RATIO_FLOOR_BYTES and total > max_expansion_ratio * max(compressed, 1):
+        ratio = total // max(compressed, 1)
+        return f"文件解压后是压缩时的{ratio}倍（上限{max_expansion_ratio}倍），不像正常的Excel工作簿，已拒绝。"
+    return None
 
 
 def _parser_options() -> dict:
@@ -88,10 +130,29 @@ def _column_index(reference: str) -> int:
     return index
 
 
+def _date(serial: int | float, epoch) -> dt.datetime | UnreadableCell:
+    """A number in a date-formatted cell as a date; one that is no date (20200901 typed into it) says so."""
+    try:
+        return from_excel(serial, epoch)
+    except (OverflowError, ValueError):
+        return UnreadableCell(
+            f"单元格设为日期格式，但其中的数值{serial}不是有效日期，请填写日期（如2020-09-01）或设为文本格式。"
+        )
+
+
 class XlsxReader:
     """``with XlsxReader(path) as book: book.sheetnames; for number, values in book.rows("户信息"): ...``"""
 
-    def __init__(self, path: str | Path | IO[bytes]) -> None:
+    def __init__(
+        self,
+        path: str | Path | IO[bytes],
+        *,
+        max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES,
+        max_expansion_ratio: int = MAX_EXPANSION_RATIO,
+        unreadable_cells: bool = False,
+    ) -> None:
+        self._limits = {"max_uncompressed_bytes": max_uncompressed_bytes, "max_expansion_ratio": max_expansion_ratio}
+        self._unreadable_cells = unreadable_cells
         try:
             self._archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -101,14 +162,24 @@ class XlsxReader:
         except WorkbookError:
             self._archive.close()
             raise
-        except (KeyError, etree.LxmlError, zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (
+            KeyError,
+            IndexError,
+            etree.LxmlError,
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            NotImplementedError,  # a compression method zipfile does not know
+        ) as exc:
             self._archive.close()
             raise WorkbookError(str(exc)) from exc
 
     def _load(self) -> None:
         archive = self._archive
-        if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED_BYTES:
-            raise WorkbookError("解压后超过1GB")
+        refusal = expansion_refusal(archive, **self._limits)
+        if refusal:
+            raise WorkbookTooLarge(refusal)
         root_rels = _relationships(archive, "")
         workbook_part = next((target for kind, target in root_rels.values() if kind == OFFICE_DOCUMENT), None)
         workbook_part = workbook_part or "xl/workbook.xml"
@@ -176,7 +247,7 @@ class XlsxReader:
                     while row.getprevious() is not None:
                         del parent[0]
                     yield number, values
-        except (etree.LxmlError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (etree.LxmlError, zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise WorkbookError(str(exc)) from exc
 
     def _values(self, row: etree._Element) -> list[Any]:
@@ -202,22 +273,32 @@ class XlsxReader:
                 last = cell.find(wanted)
             if last is not None and kind == "inlineStr":
                 value = _string_item(last)
-            elif last is not None:
+            elif last is not None and last.text is not None:
                 text = last.text
-                if text is not None:
+                try:
                     if kind is None or kind == "n":
                         value = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
                         style = cell.get("s")
                         if style is not None and date_styles and int(style) in date_styles:
-                            value = from_excel(value, epoch)
+                            value = _date(value, epoch)
                     elif kind == "s":
-                        value = shared[int(text)]
+                        value = (
+                            shared[int(text)] if text.isdigit() and int(text) < len(shared) else MISSING_SHARED_STRING
+                        )
                     elif kind == "b":
                         value = text.strip() in ("1", "true")
                     elif kind == "d":
                         value = from_ISO8601(text)
                     else:
                         value = text  # "str" (a formula's text result) or "e" (an error such as #N/A)
+                except (ValueError, OverflowError):
+                    value = BAD_NUMBER
+            elif kind != "str" and cell.find(FORMULA) is not None:
+                # A formula whose result was never computed (written by a program, not saved by Excel); a text
+                # formula ("str") with an empty <v/> did compute: an empty text.
+                value = NO_CACHED_RESULT
+            if value.__class__ is UnreadableCell and not self._unreadable_cells:
+                value = None
             if index == len(values):
                 values.append(value)
             else:
@@ -236,4 +317,4 @@ class XlsxReader:
         self.close()
 
 
-__all__ = ["WorkbookError", "XlsxReader"]
+__all__ = ["UnreadableCell", "WorkbookError", "WorkbookTooLarge", "XlsxReader", "expansion_refusal"]

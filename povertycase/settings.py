@@ -85,10 +85,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "povertycase.api.base.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON over DATA_UPLOAD_MAX_MEMORY_SIZE → 413, nested too deeply → 400 (not a RecursionError 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "povertycase.api.errors.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "povertycase.api.base.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "10/min")},
 }
+# The most members one household may have (a larger list is refused by the household services).
+HOUSEHOLD_MAX_MEMBERS = env_int("HOUSEHOLD_MAX_MEMBERS", 30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "精准扶贫建档立卡管理系统 API",
     "DESCRIPTION": "县扶贫办、乡镇、驻村工作队和帮扶责任人使用的接口。字段名与领域规范（DOMAIN.md）一致；"
@@ -169,6 +177,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task not acknowledged within this time (its worker died) is handed to another worker. It must exceed the longest
+# task: an import commit of 20,000 households takes about a minute, a recompute page a few seconds (README).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 CELERY_BEAT_SCHEDULE = {
     "nightly-eligibility-recompute": {
         "task": "assessments.tasks.nightly_recompute",
@@ -206,6 +217,10 @@ STALLED_STEP_DAYS = env_int("STALLED_STEP_DAYS", 15)
 # --- Excel import of household files (issue 7) ------------------------------------------------------------
 # Largest workbook accepted for import (bytes); a county's file of 20,000 households is about 10 MB.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+# Zip-bomb guard: the most a workbook may expand to when unpacked (bytes), and as a multiple of its packed size
+# (real workbooks expand ~10 times; the ratio is checked only past 1 MB unpacked).
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
+IMPORT_MAX_EXPANSION_RATIO = env_int("IMPORT_MAX_EXPANSION_RATIO", 100)
 
 # --- Assistance (DOMAIN.md §7; configurable) ---------------------------------------------------------------
 VISIT_PHOTO_MAX_BYTES = env_int("VISIT_PHOTO_MAX_BYTES", 5 * 1024 * 1024)

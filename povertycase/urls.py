@@ -12,6 +12,12 @@ admin.site.site_header = "精准扶贫建档立卡管理系统"
 admin.site.site_title = "精准扶贫建档立卡管理系统"
 admin.site.index_title = "县扶贫办管理后台"
 
+# Under /api/ every error Django answers itself (unknown URL, 500, oversized body) is JSON (povertycase.api.errors).
+handler400 = "povertycase.api.errors.bad_request"
+handler403 = "povertycase.api.errors.permission_denied"
+handler404 = "povertycase.api.errors.page_not_found"
+handler500 = "povertycase.api.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("povertycase.api.urls")),

@@ -14,7 +14,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from assistance import services
@@ -49,6 +49,7 @@ from povertycase.api.base import (
     ViewModelPermissions,
     created,
 )
+from povertycase.api.errors import DepthLimitedJSONParser
 from povertycase.jurisdiction import scope_to
 from villages.models import Village
 
@@ -209,7 +210,7 @@ class VisitViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     serializer_class = serializers.VisitSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = VisitFilterSet
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
     http_method_names = CREATE_ONLY
     permission_classes = LIMITED_METHOD_PERMISSIONS
 

@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from households.models import Household, ImportJob, IncomeRecord, Member, Person
 from households.personal_data import record_reveal
 from households.selectors import household_history, with_head
 from povertycase.api.base import ScopedViewSetMixin
+from povertycase.api.errors import DepthLimitedJSONParser
 from povertycase.jurisdiction import scope_to
 from villages.models import County, Township, Village
 
@@ -204,7 +205,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     校验通过后确认导入（commit），全部成功或全部不写入。每人只看到自己的导入，全市用户看到全部。"""
 
     permission_classes = [IsAuthenticated, ImportJobPermission]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
     queryset = ImportJob.objects.select_related("user").order_by("-created_at", "-id")
 
     def get_queryset(self):

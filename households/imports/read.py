@@ -6,6 +6,8 @@ found, each by sheet, row and column (``RowError``), that the validation goes on
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +15,14 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from households.excel_columns import HOUSEHOLD_SHEET, MEMBER_SHEET, SHEETS, CellError, Column
-from households.xlsx_reader import XlsxReader
+from households.xlsx_reader import UnreadableCell, XlsxReader
 
 MAX_REPORTED_ERRORS = 5000  # a file this broken is sent back after the first 5,000 errors
 LOOKUP_CHUNK = 2000  # keys per IN (...) query; well under SQLite's and PostgreSQL's parameter limits
 FILE_SHEET = "文件"  # the "sheet" of errors about the file as a whole
 REQUIRED_SHEETS = (HOUSEHOLD_SHEET, MEMBER_SHEET)
+NOTES_SHEET = "填写说明"  # the template's instructions (households.exports.template_workbook)
+EXPECTED_SHEETS = "户信息、家庭成员、年度收入（可选）"
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,36 @@ def chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
         yield items[start : start + size]
 
 
+def normalized_header(title: Any) -> str:
+    """A header as compared with the columns' labels: full-width brackets, colons and letters as half-width
+    (NFKC), without spaces, lower case; so ``务工时间（月）`` and ``务工时间 (月)`` are ``务工时间(月)``."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(title))).lower()
+
+
+def _has_data(book: XlsxReader, sheet_name: str) -> bool:
+    rows = book.rows(sheet_name)
+    try:
+        return any(any(v is not None and str(v).strip() for v in values) for _, values in rows)
+    finally:
+        rows.close()
+
+
 def read_sheets(book: XlsxReader, errors: ErrorList) -> dict[str, SheetColumns] | None:
     """The columns of every sheet of ``SHEETS`` the workbook has; None (with the errors) when a required sheet
-    or a required column is missing."""
+    or a required column is missing, or a sheet that is not one of them holds data (a renamed sheet such as
+    “2016年收入” would otherwise be skipped in silence; an empty “Sheet1” is passed over)."""
     found: dict[str, SheetColumns | None] = {}
     complete = True
+    known = {name for name, _ in SHEETS} | {NOTES_SHEET}
+    for sheet_name in book.sheetnames:
+        if sheet_name not in known and _has_data(book, sheet_name):
+            errors.add(
+                sheet_name,
+                0,
+                "",
+                f"无法识别的工作表“{sheet_name}”。工作簿应包含：{EXPECTED_SHEETS}；请把表名改为其中之一，或删除该表。",
+            )
+            complete = False
     for sheet_name, columns in SHEETS:
         if sheet_name not in book.sheetnames:
             if sheet_name in REQUIRED_SHEETS:
@@ -115,7 +144,7 @@ def read_sheets(book: XlsxReader, errors: ErrorList) -> dict[str, SheetColumns] 
                     sheet_name,
                     0,
                     "",
-                    f"缺少工作表“{sheet_name}”。工作簿应包含：户信息、家庭成员、年度收入（可选）。",
+                    f"缺少工作表“{sheet_name}”。工作簿应包含：{EXPECTED_SHEETS}。",
                 )
                 complete = False
             continue
@@ -128,8 +157,8 @@ def _header(book: XlsxReader, sheet_name: str, columns: tuple[Column, ...], erro
     """The sheet's columns from its first row; None (with an error) when a required column is missing."""
     by_header: dict[str, Column] = {}
     for column in columns:
-        by_header[column.label] = column
-        by_header[column.field] = column
+        by_header[normalized_header(column.label)] = column
+        by_header[normalized_header(column.field)] = column
     rows = book.rows(sheet_name)
     try:
         header_row, titles = next(rows, (1, []))
@@ -137,7 +166,7 @@ def _header(book: XlsxReader, sheet_name: str, columns: tuple[Column, ...], erro
         rows.close()
     found: dict[str, tuple[Column, int]] = {}
     for index, title in enumerate(titles):
-        column = by_header.get(str(title).strip()) if title is not None else None
+        column = by_header.get(normalized_header(title)) if title is not None else None
         if column is not None and column.field not in found:
             found[column.field] = (column, index)
     missing = [c.label for c in columns if c.required and c.field not in found]
@@ -171,6 +200,10 @@ def data_rows(
         failed: set[str] = set()
         for name, (column, index) in columns:
             raw = values[index] if index < len(values) else None
+            if isinstance(raw, UnreadableCell):
+                errors.add(sheet, row_number, name, raw.message)
+                failed.add(name)
+                continue
             try:
                 value = column.read(raw)
             except CellError as exc:

@@ -4,6 +4,7 @@ dry run, claim a clean job for its commit. The work itself runs in ``households.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from django.conf import settings
@@ -12,12 +13,16 @@ from django.db import transaction
 
 from households.models import ImportJob
 from households.tasks import run_import
+from households.xlsx_reader import expansion_refusal
+from povertycase.tasks import dispatch
 
 ALLOWED_EXTENSIONS = (".xlsx",)
 
 
 def check_upload(upload) -> None:
-    """An uploaded workbook: an .xlsx file of at most ``IMPORT_MAX_BYTES``. Raises ValidationError in Chinese."""
+    """An uploaded workbook: an .xlsx file of at most ``IMPORT_MAX_BYTES`` that would not unzip past
+    ``IMPORT_MAX_UNCOMPRESSED_BYTES`` or ``IMPORT_MAX_EXPANSION_RATIO`` times its size (a zip bomb). Raises
+    ValidationError in Chinese. A file that is no zip at all is left to the dry run, which reports it."""
     name = getattr(upload, "name", "") or ""
     if not name.lower().endswith(ALLOWED_EXTENSIONS):
         raise ValidationError("只能上传Excel工作簿（.xlsx）文件，请用下载的模板填写；旧版.xls请先另存为.xlsx。")
@@ -28,6 +33,19 @@ def check_upload(upload) -> None:
         )
     if upload.size == 0:
         raise ValidationError("文件是空的。")
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            refusal = expansion_refusal(
+                archive,
+                max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES,
+                max_expansion_ratio=settings.IMPORT_MAX_EXPANSION_RATIO,
+            )
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        refusal = None
+    finally:
+        upload.seek(0)
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def import_job_create(*, user, upload) -> ImportJob:
@@ -37,7 +55,7 @@ def import_job_create(*, user, upload) -> ImportJob:
     job = ImportJob(user=user, file_name=file_name)
     job.file.save(file_name, upload, save=False)
     job.save()
-    transaction.on_commit(lambda: run_import.delay(job.pk, commit=False))
+    transaction.on_commit(lambda: dispatch(run_import, job.pk, commit=False))
     return job
 
 
@@ -53,7 +71,7 @@ def import_job_commit(*, job: ImportJob) -> ImportJob:
         job.refresh_from_db()
         raise ValidationError(_commit_refusal(job))
     job.status, job.progress = ImportJob.Status.COMMITTING, 0
-    transaction.on_commit(lambda: run_import.delay(job.pk, commit=True))
+    transaction.on_commit(lambda: dispatch(run_import, job.pk, commit=True))
     return job
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -37,13 +38,14 @@ from households.idcard import parse_id_number
 from households.imports.read import FILE_SHEET, ErrorList, SheetColumns, chunks, data_rows, read_sheets
 from households.models import Household, IncomeRecord, Member
 from households.services import DECIDED_FIELD_MESSAGE
-from households.xlsx_reader import WorkbookError, XlsxReader
+from households.xlsx_reader import WorkbookError, WorkbookTooLarge, XlsxReader
 from povertycase.jurisdiction import jurisdiction_for, scope_to
 from villages.models import Village
 
 logger = logging.getLogger(__name__)
 
 NO_HEAD_HINT = "请在“家庭成员”表中把一名在户成员的与户主关系填为“户主”。"
+NO_DATA_ROWS = "文件中没有数据行：请在“户信息”“家庭成员”表的第一行列名下填写数据后再上传。"
 
 
 @dataclass
@@ -153,7 +155,12 @@ class _Validator:
 
     def run(self, path: str | Path) -> Plan:
         try:
-            with XlsxReader(path) as book:
+            with XlsxReader(
+                path,
+                max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES,
+                max_expansion_ratio=settings.IMPORT_MAX_EXPANSION_RATIO,
+                unreadable_cells=True,
+            ) as book:
                 sheets = read_sheets(book, self.errors)
                 if sheets is None:
                     return self.plan
@@ -172,6 +179,9 @@ class _Validator:
                 if INCOME_SHEET in sheets:
                     self._incomes(book, sheets[INCOME_SHEET])
                 self.progress(85)
+        except WorkbookTooLarge as exc:
+            logger.info("workbook %s refused: %s", path, exc)
+            self.errors.add(FILE_SHEET, 0, "", str(exc))
         except WorkbookError as exc:
             logger.info("unreadable workbook %s: %s", path, exc)
             self.errors.add(FILE_SHEET, 0, "", "文件不是有效的Excel工作簿（.xlsx），请用下载的模板填写后上传。")
@@ -181,7 +191,10 @@ class _Validator:
 
     def _households(self, book: XlsxReader, sheet: SheetColumns) -> None:
         self.household_sheet = sheet
+        reported = len(self.errors.items)
         rows = list(data_rows(book, sheet, self.errors))
+        if not rows and len(self.errors.items) == reported:  # (a template's example row left in is reported)
+            self.errors.add(FILE_SHEET, 0, "", NO_DATA_ROWS)
         codes = sorted({values["village"] for _, values, _ in rows if values.get("village")})
         villages = {
             v.code: v

@@ -7,7 +7,15 @@ import zipfile
 
 import pytest
 
-from households.xlsx_reader import WorkbookError, XlsxReader
+from households.xlsx_reader import (
+    BAD_NUMBER,
+    MISSING_SHARED_STRING,
+    NO_CACHED_RESULT,
+    UnreadableCell,
+    WorkbookError,
+    WorkbookTooLarge,
+    XlsxReader,
+)
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -35,8 +43,8 @@ def workbook(path, sheet_xml: str, *, date1904: bool = False, shared: str = "", 
     return path
 
 
-def rows(path):
-    with XlsxReader(path) as book:
+def rows(path, **options):
+    with XlsxReader(path, **options) as book:
         return list(book.rows("户信息"))
 
 
@@ -101,3 +109,36 @@ def test_broken_sheet_xml_raises_workbook_error_while_reading(tmp_path):
 
     with pytest.raises(WorkbookError):
         rows(path)
+
+
+def test_cells_that_cannot_be_read_are_unreadable_cells_not_errors_of_the_file(tmp_path):
+    shared = "<si><t>甲</t></si>"
+    styles = '<cellXfs><xf numFmtId="0"/><xf numFmtId="14"/></cellXfs>'
+    sheet = (
+        '<row r="1"><c r="A1"><f>1+1</f><v></v></c><c r="B1"><f>1+1</f></c><c r="C1" t="str"><f>""</f><v></v></c>'
+        '<c r="D1" s="1"><v>20200901</v></c><c r="E1" t="s"><v>1</v></c><c r="F1" t="s"><v>x</v></c>'
+        '<c r="G1"><v>abc</v></c><c r="H1" t="s"><v>0</v></c></row>'
+    )
+
+    path = workbook(tmp_path / "f.xlsx", sheet, shared=shared, styles=styles)
+
+    [(row_number, values)] = rows(path, unreadable_cells=True)
+    assert row_number == 1
+    date_error = values[3]
+    assert values == [NO_CACHED_RESULT, NO_CACHED_RESULT, None, date_error, MISSING_SHARED_STRING,
+                      MISSING_SHARED_STRING, BAD_NUMBER, "甲"]  # fmt: skip
+    assert isinstance(date_error, UnreadableCell) and "20200901" in date_error.message
+    assert rows(path) == [(1, [None, None, None, None, None, None, None, "甲"])]  # not asked for: empty
+
+
+def test_a_workbook_that_expands_too_far_is_refused_before_it_is_read(tmp_path):
+    path = workbook(tmp_path / "f.xlsx", '<row r="1"><c r="A1"><v>1</v></c></row>')
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/zeros.bin", b"\0" * (2 * 1024 * 1024))
+
+    with pytest.raises(WorkbookTooLarge, match="上限为1 MB"):
+        XlsxReader(path, max_uncompressed_bytes=1024 * 1024, max_expansion_ratio=10**6)
+    with pytest.raises(WorkbookTooLarge, match="上限100倍"):
+        XlsxReader(path, max_expansion_ratio=100)
+    with XlsxReader(path, max_uncompressed_bytes=4 * 1024 * 1024, max_expansion_ratio=10**6) as book:
+        assert list(book.rows("户信息")) == [(1, [1])]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from rest_framework import exceptions, permissions, status
 from rest_framework.exceptions import MethodNotAllowed
@@ -19,6 +20,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from povertycase.api.errors import PayloadTooLarge, constraint_messages, integrity_error_detail, too_large_message
 from povertycase.api.serializers import refuse_unknown_fields
 from povertycase.jurisdiction import ensure_in_scope, scope_to
 
@@ -90,18 +92,38 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def django_validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {
-            ("non_field_errors" if k == "__all__" else k): [str(m) for e in v for m in e.messages]
-            for k, v in exc.error_dict.items()
-        }
-    return {"non_field_errors": [str(m) for m in exc.messages]}
+    """A service's errors by field. A unique constraint's message, which Django files under ``__all__`` (or
+    ``members[1].__all__``) when the constraint is conditional or spans the parent key, goes to the field it
+    names (``members[1].id_number``, ``incomes[0].year``)."""
+    if not hasattr(exc, "error_dict"):
+        return {"non_field_errors": [str(m) for m in exc.messages]}
+    by_message = constraint_messages()
+    detail: dict[str, list[str]] = {}
+    for key, errors in exc.error_dict.items():
+        for message in (str(m) for e in errors for m in e.messages):
+            if key == "__all__" or key.endswith(".__all__"):
+                prefix = key.removesuffix("__all__")
+                field = by_message.get(message)
+                name = f"{prefix}{field}" if field else ("non_field_errors" if key == "__all__" else key)
+            else:
+                name = key
+            detail.setdefault(name, []).append(message)
+    return detail
 
 
 def exception_handler(exc, context):
     """DRF's handler, plus: Django ValidationError → 400, Django PermissionDenied → 403, Http404 → 404 with
-    a Chinese message; every 400 body is flattened to ``{"field.path": ["message"]}``."""
-    if isinstance(exc, DjangoValidationError):
+    a Chinese message, a known unique constraint raced past ``full_clean`` → 400 naming the field, a body over
+    the limit → 413; every 400 body is flattened to ``{"field.path": ["message"]}``."""
+    if isinstance(exc, IntegrityError):
+        request = context.get("request")
+        detail = integrity_error_detail(exc, view=context.get("view"), data=getattr(request, "data", None))
+        if detail is None:
+            return None  # a real fault: the 500 handler answers
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(too_large_message())
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_validation_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or "您没有执行此操作的权限。")
