@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from households.admin import household_link
 from households.admin_history import register_history_annotator
 from households.models import Household
 from households.selectors import user_display_name
@@ -48,11 +49,9 @@ class DecisionAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="贫困户", ordering="household__household_number")
     def household_link(self, obj: Decision) -> str:
         try:
-            number = obj.household.household_number
+            return household_link(obj.household)
         except Household.DoesNotExist:  # deleted as entered by mistake: the log keeps its id
             return f"#{obj.household_id}（已删除）"
-        url = reverse("admin:households_household_change", args=[obj.household_id])
-        return format_html('<a href="{}">{}</a>', url, number)
 
     @admin.display(description="申请")
     def application_link(self, obj: Decision) -> str:

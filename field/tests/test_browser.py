@@ -12,6 +12,7 @@ run after them in the same process: a transactional test's flush would otherwise
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from decimal import Decimal
@@ -58,6 +59,30 @@ def _module_state(migrated_data_restored):
         app.conf.task_always_eager = previous
 
 
+@contextlib.contextmanager
+def launched_chromium(require_services):
+    """Debian's Chromium under Playwright, for one test. Playwright's sync API keeps an event loop running in this
+    thread; the test's ORM calls stay synchronous (DJANGO_ALLOW_ASYNC_UNSAFE), and the connections Django handed
+    out meanwhile are closed afterwards."""
+    if not CHROMIUM.exists():
+        require_services(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+            connections.close_all()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
 @pytest.fixture
 def phone(live_server, village_world, require_services):
     """A phone-sized page in Debian's Chromium.
@@ -65,28 +90,11 @@ def phone(live_server, village_world, require_services):
     It depends on the database fixtures so that it is set up after them and torn down before them: while
     Playwright's event loop runs, Django hands this thread other connection objects (asgiref keeps them per
     context), and pytest-django's flush must run on the original one, which knows the serialized data."""
-    if not CHROMIUM.exists():
-        require_services(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread; the test's ORM calls stay synchronous.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(**PHONE)
-            context.set_default_timeout(TIMEOUT_MS)
-            yield context.new_page()
-            context.close()
-            browser.close()
-            # While Playwright runs, the test body gets its own database connections: close them here.
-            connections.close_all()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with launched_chromium(require_services) as browser:
+        context = browser.new_context(**PHONE)
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context.new_page()
+        context.close()
 
 
 @pytest.fixture
@@ -211,23 +219,8 @@ def exit_world(cast):
 @pytest.fixture
 def chromium(live_server, exit_world, require_services):
     """Debian's Chromium, for pages of several sizes (set up after the database fixtures, torn down before)."""
-    if not CHROMIUM.exists():
-        require_services(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-            connections.close_all()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with launched_chromium(require_services) as browser:
+        yield browser
 
 
 def signed_in(browser, live_server, user, *, size: dict, login_path: str, next_path: str):
